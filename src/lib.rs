@@ -1,4 +1,297 @@
+//! A static nsenter: runs a program in the namespaces of another process.
+//!
+//! [`run`] performs the steps of util-linux nsenter in their order: parse,
+//! open everything the entry needs, enter the namespaces in two passes,
+//! change root and working directory, set up environment and cgroup, fork
+//! for a PID namespace, set the credentials and execute the program.
+
 #![no_std]
-pub fn hello() -> i32 { 3 }
+
 #[cfg(test)]
-mod tests { #[test] fn t() { assert_eq!(super::hello(), 3); } }
+extern crate std;
+
+pub mod args;
+mod cgroup;
+mod credentials;
+mod directory;
+mod enter;
+mod environment;
+pub mod error;
+mod exec;
+pub mod message;
+pub mod namespace;
+mod selinux;
+pub mod startup;
+mod supervise;
+pub mod sys;
+mod target;
+
+use core::ffi::CStr;
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode, OFlags};
+
+use crate::args::{Command, Namespace, Options};
+use crate::credentials::Credentials;
+use crate::directory::Directories;
+use crate::enter::{Plan, Source};
+use crate::error::{Error, Path};
+use crate::namespace::{KINDS, NET, PID, USER};
+use crate::startup::StartupArgs;
+use crate::target::Process;
+
+/// Runs nsenter and returns the exit status; on success the program has
+/// replaced this process and nothing returns.
+pub fn run(args: &StartupArgs) -> i32 {
+    match execute(args) {
+        Ok(status) => status,
+        Err(error) => {
+            error.report();
+            error.exit_status()
+        }
+    }
+}
+
+fn execute(args: &StartupArgs) -> Result<i32, Error<'static>> {
+    // An nsenter with the set-user-ID or set-group-ID bit would let every
+    // local user enter any namespace as root.
+    refuse_set_id()?;
+
+    // Parse, and open the files named on the command line in the caller's
+    // namespaces and root.
+    let mut options = match args::parse(args)? {
+        Command::Help => {
+            args::print_help();
+            return Ok(0);
+        }
+        Command::Version => {
+            args::print_version();
+            return Ok(0);
+        }
+        Command::Run(options) => options,
+    };
+    let mut plan = open_namespace_files(&options)?;
+    let mut directories = Directories::open_given(&options)?;
+
+    // Work out the kinds to enter, then open the target and everything
+    // taken from it, all before the first setns.
+    resolve_namespaces(&mut options)?;
+    let target = match options.target {
+        Some(target) => Some(Process::open(target)?),
+        None => None,
+    };
+    plan_target_namespaces(&options, target.as_ref(), &mut plan)?;
+    directories.open_target(&options, target.as_ref())?;
+    let environ = open_if(
+        options.env,
+        target.as_ref(),
+        "--env",
+        environment::open_environ,
+    )?;
+    let procs = open_if(
+        options.join_cgroup,
+        target.as_ref(),
+        "--join-cgroup",
+        cgroup::open_procs,
+    )?;
+    let credentials = Credentials::plan(&options, target.as_ref())?;
+    if options.follow_context {
+        let process = target
+            .as_ref()
+            .ok_or(Error::TargetRequired("--follow-context"))?;
+        selinux::follow_context(process)?;
+    }
+    if let Some(process) = &target {
+        process.confirm_alive()?;
+    }
+
+    // Enter, then switch root and working directory inside.
+    plan.enter(target.as_ref().and_then(Process::entry_pidfd))?;
+    directories.apply()?;
+
+    // Environment and cgroup of the target.
+    let mut envp = args.envp;
+    if let (Some(file), Some(process)) = (&environ, &target) {
+        envp = environment::load(file, process.pid)?;
+    }
+    if let Some(procs) = &procs {
+        cgroup::join(procs)?;
+    }
+    drop((plan, environ, procs, target));
+
+    // A PID namespace applies only to children, so the program runs in a
+    // child unless -F says otherwise.
+    let entering_pid = !matches!(options.namespaces[PID], Namespace::Off);
+    if entering_pid && !options.no_fork {
+        supervise::fork()?;
+    }
+
+    // Credentials, then the program.
+    credentials.apply()?;
+    let error = if options.program < args::Argv::count(args) {
+        // SAFETY: the tail of the process's own argv is NULL-terminated
+        // and non-empty, and its envp or the one from `load` is valid.
+        unsafe { exec::exec_program(args.tail(options.program), envp) }
+    } else {
+        // SAFETY: as above for envp.
+        unsafe { exec::exec_login_shell(envp) }
+    };
+    Err(error)
+}
+
+/// Rejects a run where the real and effective ids differ, which is how an
+/// installed set-user-ID or set-group-ID binary starts.
+fn refuse_set_id() -> Result<(), Error<'static>> {
+    let uid_differs = rustix::process::getuid() != rustix::process::geteuid();
+    let gid_differs = rustix::process::getgid() != rustix::process::getegid();
+    if uid_differs || gid_differs {
+        return Err(Error::SetId);
+    }
+    Ok(())
+}
+
+/// Opens each namespace FILE given on the command line.
+fn open_namespace_files(options: &Options<'static>) -> Result<Plan, Error<'static>> {
+    let mut plan = Plan::new();
+    for (request, source) in options.namespaces.iter().zip(plan.sources.iter_mut()) {
+        if let Namespace::File(path) = request {
+            *source = Source::File(open_readonly(path)?);
+        }
+    }
+    Ok(plan)
+}
+
+fn open_readonly(path: &CStr) -> Result<OwnedFd, Error<'_>> {
+    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|errno| Error::Open(Path::User(path), errno))
+}
+
+/// Applies `--all` and `--user-parent` to the namespace requests, and
+/// checks that every namespace taken from the target has one.
+fn resolve_namespaces(options: &mut Options) -> Result<(), Error<'static>> {
+    if options.user_parent && options.namespaces[USER] == Namespace::Off {
+        options.namespaces[USER] = Namespace::Target;
+    }
+    if options.all {
+        let target = options
+            .target
+            .ok_or(Error::Plain("no target PID specified for --all"))?;
+        for (kind, request) in KINDS.iter().zip(options.namespaces.iter_mut()) {
+            if *request == Namespace::Off && kernel_has_namespace(kind.file)? {
+                *request = Namespace::Target;
+            }
+        }
+        if !options.user_parent && same_user_namespace(target.pid)? {
+            // Explicit -U still asks for it; --all alone does not, because
+            // setns(2) rejects entering one's own user namespace.
+            options.namespaces[USER] = Namespace::Off;
+        }
+    }
+    if options.target.is_none() {
+        for (kind, request) in KINDS.iter().zip(options.namespaces.iter()) {
+            if *request == Namespace::Target {
+                return Err(Error::NoTarget(kind.file));
+            }
+        }
+    }
+    if options.net_socket.is_some() {
+        if options.target.is_none() {
+            return Err(Error::TargetRequired("--net-socket"));
+        }
+        if let Namespace::File(_) = options.namespaces[NET] {
+            return Err(Error::Plain(
+                "--net-socket and --net=FILE name two network namespaces: give one",
+            ));
+        }
+        options.namespaces[NET] = Namespace::Off;
+    }
+    Ok(())
+}
+
+/// Tells whether this kernel has the namespace kind `file`, by the
+/// presence of `/proc/self/ns/FILE`.
+fn kernel_has_namespace(file: &str) -> Result<bool, Error<'static>> {
+    let mut path: heapless::Vec<u8, 32> = heapless::Vec::new();
+    let _ = path.extend_from_slice(b"/proc/self/");
+    let _ = path.extend_from_slice(file.as_bytes());
+    let _ = path.push(0);
+    let path = CStr::from_bytes_with_nul(&path).unwrap_or(c"/proc/self/ns");
+    match rustix::fs::stat(path) {
+        Ok(_) => Ok(true),
+        Err(rustix::io::Errno::NOENT) if rustix::fs::stat(c"/proc/self/ns").is_ok() => Ok(false),
+        Err(_) => Err(Error::Plain(
+            "--all reads /proc/self/ns to find this kernel's namespaces, and /proc is not mounted: name the namespaces, e.g. -m -u -i -n -p",
+        )),
+    }
+}
+
+/// Tells whether the target is in our own user namespace.
+fn same_user_namespace(pid: i32) -> Result<bool, Error<'static>> {
+    let ours = rustix::fs::stat(c"/proc/self/ns/user")
+        .map_err(|errno| Error::Open(Path::Fixed("/proc/self/ns/user"), errno))?;
+    let theirs = target::stat_file(pid, "ns/user")?;
+    Ok(ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino)
+}
+
+/// Plans the namespaces taken from the target: through its pidfd where
+/// setns(2) accepts one, else from `/proc/PID/ns/`. Then `--net-socket`
+/// and `--user-parent`, which replace a namespace by a related one.
+fn plan_target_namespaces(
+    options: &Options,
+    target: Option<&Process>,
+    plan: &mut Plan,
+) -> Result<(), Error<'static>> {
+    let Some(process) = target else {
+        return Ok(());
+    };
+    for ((kind, request), source) in KINDS
+        .iter()
+        .zip(options.namespaces.iter())
+        .zip(plan.sources.iter_mut())
+    {
+        if *request != Namespace::Target {
+            continue;
+        }
+        *source = match process.entry_pidfd() {
+            Some(_) => Source::Pidfd,
+            None => Source::File(process.open_file(kind.file, OFlags::RDONLY)?),
+        };
+    }
+
+    if let Some(fd) = options.net_socket {
+        let pidfd = process.pidfd().ok_or(Error::Plain(
+            "--net-socket needs pidfd_open(2) and pidfd_getfd(2), from Linux 5.6",
+        ))?;
+        let socket =
+            rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
+                .map_err(|errno| Error::Failed("pidfd_getfd of the --net-socket fd", errno))?;
+        let namespace = enter::socket_namespace(&socket)
+            .map_err(|errno| Error::Failed("SIOCGSKNS on the --net-socket fd", errno))?;
+        plan.sources[NET] = Source::File(namespace);
+    }
+
+    if options.user_parent {
+        let child = match core::mem::replace(&mut plan.sources[USER], Source::None) {
+            Source::File(fd) => fd,
+            _ => process.open_file("ns/user", OFlags::RDONLY)?,
+        };
+        let parent = enter::parent_namespace(&child)
+            .map_err(|errno| Error::Failed("NS_GET_PARENT for --user-parent", errno))?;
+        plan.sources[USER] = Source::File(parent);
+    }
+    Ok(())
+}
+
+/// Opens a file of the target for an option that needs one.
+fn open_if(
+    wanted: bool,
+    target: Option<&Process>,
+    option: &'static str,
+    open: fn(&Process) -> Result<OwnedFd, Error<'static>>,
+) -> Result<Option<OwnedFd>, Error<'static>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let process = target.ok_or(Error::TargetRequired(option))?;
+    open(process).map(Some)
+}

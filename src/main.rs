@@ -1,12 +1,28 @@
+//! The nsenter binary: C start-up from musl, then [`nsenter::run`].
+
 #![no_std]
 #![no_main]
 
+use core::ffi::{c_char, c_int};
+
+use nsenter::startup::StartupArgs;
+
+/// Ends the process on a panic. Every path in nsenter reports its errors,
+/// so a panic is a bug; exit status 1 like other failures, without
+/// formatting a message, which would pull `core::fmt` into the binary.
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+    nsenter::message::Line::new()
+        .text(b"internal error: please report this bug")
+        .write_stderr();
+    nsenter::sys::exit(1)
 }
 
+/// The C entry point, called by musl's `__libc_start_main`.
 #[no_mangle]
-extern "C" fn main(_argc: i32, _argv: *const *const u8, _envp: *const *const u8) -> i32 {
-    nsenter::hello()
+extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    // SAFETY: musl passes the kernel's argv and envp unchanged, and
+    // nothing in nsenter writes to them.
+    let args = unsafe { StartupArgs::new(argc, argv, envp) };
+    nsenter::sys::exit(nsenter::run(&args))
 }

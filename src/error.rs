@@ -1,0 +1,145 @@
+//! The errors nsenter reports, each rendered as one `nsenter: ...` line in
+//! the shapes util-linux prints, and the exit status that goes with it.
+
+use core::ffi::CStr;
+
+use rustix::io::Errno;
+
+use crate::args::{self, Usage};
+use crate::message::Line;
+
+/// A file named in a message: a path the user gave, or one under
+/// `/proc/PID/`, which is formatted only when the message is printed.
+#[derive(Debug)]
+pub enum Path<'a> {
+    User(&'a CStr),
+    Proc { pid: i32, file: &'static str },
+    Fixed(&'static str),
+}
+
+/// Everything that makes nsenter stop with a message.
+#[derive(Debug)]
+pub enum Error<'a> {
+    /// A getopt error; the message ends with the `--help` hint.
+    Usage(Usage<'a>),
+    /// An option value that is not a number of the expected kind:
+    /// `failed to parse pid: 'abc'`.
+    Parse { what: &'static str, value: &'a [u8] },
+    /// A namespace, root or cwd to take from the target, but no `-t`:
+    /// `neither filename nor target pid supplied for ns/mnt`.
+    NoTarget(&'static str),
+    /// An option that needs `-t`, with the option as typed in help.
+    TargetRequired(&'static str),
+    /// open(2) failed: `cannot open /proc/123/ns/net: ...`.
+    Open(Path<'a>, Errno),
+    /// setns(2) failed: `reassociate to namespace 'ns/net' failed: ...`, with the
+    /// file name from the namespace table.
+    Setns(&'static str, Errno),
+    /// A system call failed: `WHAT failed: strerror`.
+    Failed(&'static str, Errno),
+    /// execve(2) failed for the program: exit status 126 or 127.
+    Exec(&'a [u8], Errno),
+    /// A fixed explanation with no system error behind it.
+    Plain(&'static str),
+    /// `-t PID:INODE` where the process's pidfd has another inode.
+    InodeMismatch { pid: i32, expected: u64, found: u64 },
+    /// The target's environment does not fit the fixed buffer.
+    EnvironmentTooLarge { limit: usize },
+    /// Real and effective ids differ: installed set-user-ID or -group-ID.
+    SetId,
+}
+
+impl Error<'_> {
+    /// Returns the exit status for this error: 126 when the program
+    /// exists but cannot run, 127 when it is not found, else 1.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Error::Exec(_, Errno::NOENT) => 127,
+            Error::Exec(..) => 126,
+            _ => 1,
+        }
+    }
+
+    /// Writes the message to stderr.
+    pub fn report(&self) {
+        let mut line = Line::new();
+        match self {
+            Error::Usage(usage) => {
+                args::describe_usage(usage, &mut line);
+                line.write_stderr();
+                line = Line::bare();
+                line.text(b"Try 'nsenter --help' for more information.");
+            }
+            Error::Parse { what, value } => {
+                line.text(b"failed to parse ").text(what.as_bytes());
+                line.text(b": '").text(value).text(b"'");
+            }
+            Error::NoTarget(file) => {
+                line.text(b"neither filename nor target pid supplied for ");
+                line.text(file.as_bytes());
+            }
+            Error::TargetRequired(option) => {
+                line.text(option.as_bytes());
+                line.text(b" needs a target process: add --target PID");
+            }
+            Error::Open(path, errno) => {
+                line.text(b"cannot open ");
+                push_path(&mut line, path);
+                line.errno(*errno);
+            }
+            Error::Setns(file, errno) => {
+                line.text(b"reassociate to namespace '");
+                line.text(file.as_bytes()).text(b"' failed");
+                line.errno(*errno);
+            }
+            Error::Failed(what, errno) => {
+                line.text(what.as_bytes()).text(b" failed").errno(*errno);
+            }
+            Error::Exec(program, errno) => {
+                line.text(b"failed to execute ").text(program);
+                line.errno(*errno);
+            }
+            Error::Plain(text) => {
+                line.text(text.as_bytes());
+            }
+            Error::InodeMismatch {
+                pid,
+                expected,
+                found,
+            } => {
+                line.text(b"target process ").number(*pid as u64);
+                line.text(b" has pidfd inode ").number(*found);
+                line.text(b", not ").number(*expected);
+                line.text(b": the process exited and its PID was reused");
+            }
+            Error::EnvironmentTooLarge { limit } => {
+                line.text(b"the target's environment is larger than ");
+                line.number(*limit as u64);
+                line.text(b" bytes, the most --env can copy");
+            }
+            Error::SetId => {
+                line.text(
+                    b"refusing to run set-user-ID or set-group-ID: it would \
+                      give every local user root in any namespace; \
+                      remove the bit with chmod u-s,g-s",
+                );
+            }
+        }
+        line.write_stderr();
+    }
+}
+
+/// Appends a path as the user gave it, or as `/proc/PID/FILE`.
+pub fn push_path(line: &mut Line, path: &Path) {
+    match path {
+        Path::User(name) => line.text(name.to_bytes()),
+        Path::Proc { pid, file } => {
+            line.text(b"/proc/").number(*pid as u64);
+            if !file.is_empty() {
+                line.text(b"/").text(file.as_bytes());
+            }
+            line
+        }
+        Path::Fixed(name) => line.text(name.as_bytes()),
+    };
+}

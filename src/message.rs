@@ -1,0 +1,197 @@
+//! One-line messages on stderr, built in a fixed buffer and written with a
+//! single write(2) so that concurrent writers do not interleave them.
+
+use rustix::io::Errno;
+
+/// A message line under construction. Text past the capacity is dropped,
+/// which can only happen with a path longer than PATH_MAX in it.
+pub struct Line {
+    bytes: heapless::Vec<u8, 4608>,
+}
+
+impl Line {
+    /// Starts a line with the `nsenter: ` prefix.
+    pub fn new() -> Self {
+        let mut line = Line::bare();
+        line.text(b"nsenter: ");
+        line
+    }
+
+    /// Starts a line without a prefix.
+    pub fn bare() -> Self {
+        Line {
+            bytes: heapless::Vec::new(),
+        }
+    }
+
+    /// Returns the bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Returns the number of bytes written so far.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Appends bytes as they are.
+    pub fn text(&mut self, text: &[u8]) -> &mut Self {
+        let room = self.bytes.capacity() - self.bytes.len();
+        let _ = self.bytes.extend_from_slice(&text[..text.len().min(room)]);
+        self
+    }
+
+    /// Appends a number in decimal.
+    pub fn number(&mut self, value: u64) -> &mut Self {
+        let mut digits = [0u8; 20];
+        let text = format_decimal(value, &mut digits);
+        self.text(text)
+    }
+
+    /// Appends `: ` and the strerror(3) text of `errno`.
+    pub fn errno(&mut self, errno: Errno) -> &mut Self {
+        self.text(b": ");
+        match describe_errno(errno) {
+            Some(text) => self.text(text.as_bytes()),
+            None => self
+                .text(b"Unknown error ")
+                .number(errno.raw_os_error() as u64),
+        }
+    }
+
+    /// Ends the line with a newline and writes it to stderr.
+    pub fn write_stderr(&mut self) {
+        self.write_to(2);
+    }
+
+    /// Writes the line as it is, without adding a newline, to stdout.
+    pub fn write_stdout(&mut self) {
+        write_all(1, &self.bytes);
+    }
+
+    fn write_to(&mut self, fd: i32) {
+        if self.bytes.push(b'\n').is_err() {
+            if let Some(last) = self.bytes.last_mut() {
+                *last = b'\n';
+            }
+        }
+        write_all(fd, &self.bytes);
+    }
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line::new()
+    }
+}
+
+/// Writes all of `bytes` to the raw fd, retrying short writes. Errors are
+/// ignored: there is nowhere left to report them.
+pub fn write_all(fd: i32, mut bytes: &[u8]) {
+    // SAFETY: the fd is only borrowed for the writes below; if it is closed
+    // the writes fail with EBADF and nothing else happens.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return,
+            Ok(written) => bytes = &bytes[written..],
+            Err(Errno::INTR) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// Formats `value` in decimal into the end of `buffer` and returns the
+/// digits.
+pub fn format_decimal(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return &buffer[start..];
+        }
+    }
+}
+
+/// Returns glibc's strerror(3) text for the errors nsenter can meet, so
+/// that messages read as util-linux's do.
+fn describe_errno(errno: Errno) -> Option<&'static str> {
+    let text = match errno {
+        Errno::PERM => "Operation not permitted",
+        Errno::NOENT => "No such file or directory",
+        Errno::SRCH => "No such process",
+        Errno::INTR => "Interrupted system call",
+        Errno::IO => "Input/output error",
+        Errno::NXIO => "No such device or address",
+        Errno::TOOBIG => "Argument list too long",
+        Errno::NOEXEC => "Exec format error",
+        Errno::BADF => "Bad file descriptor",
+        Errno::CHILD => "No child processes",
+        Errno::AGAIN => "Resource temporarily unavailable",
+        Errno::NOMEM => "Cannot allocate memory",
+        Errno::ACCESS => "Permission denied",
+        Errno::FAULT => "Bad address",
+        Errno::BUSY => "Device or resource busy",
+        Errno::EXIST => "File exists",
+        Errno::XDEV => "Invalid cross-device link",
+        Errno::NODEV => "No such device",
+        Errno::NOTDIR => "Not a directory",
+        Errno::ISDIR => "Is a directory",
+        Errno::INVAL => "Invalid argument",
+        Errno::NFILE => "Too many open files in system",
+        Errno::MFILE => "Too many open files",
+        Errno::NOTTY => "Inappropriate ioctl for device",
+        Errno::TXTBSY => "Text file busy",
+        Errno::FBIG => "File too large",
+        Errno::NOSPC => "No space left on device",
+        Errno::ROFS => "Read-only file system",
+        Errno::MLINK => "Too many links",
+        Errno::PIPE => "Broken pipe",
+        Errno::RANGE => "Numerical result out of range",
+        Errno::NAMETOOLONG => "File name too long",
+        Errno::NOSYS => "Function not implemented",
+        Errno::LOOP => "Too many levels of symbolic links",
+        Errno::NOTSOCK => "Socket operation on non-socket",
+        Errno::OPNOTSUPP => "Operation not supported",
+        Errno::USERS => "Too many users",
+        Errno::STALE => "Stale file handle",
+        Errno::LIBBAD => "Accessing a corrupted shared library",
+        _ => return None,
+    };
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_formatting() {
+        let mut buffer = [0u8; 20];
+        assert_eq!(format_decimal(0, &mut buffer), b"0");
+        assert_eq!(format_decimal(4096, &mut buffer), b"4096");
+        assert_eq!(
+            format_decimal(u64::MAX, &mut buffer),
+            b"18446744073709551615"
+        );
+    }
+
+    #[test]
+    fn errno_text_matches_glibc() {
+        let mut line = Line::new();
+        line.text(b"cannot open x").errno(Errno::NOENT);
+        assert_eq!(
+            &line.bytes[..],
+            b"nsenter: cannot open x: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn unknown_errno_shows_number() {
+        let mut line = Line::bare();
+        line.errno(Errno::from_raw_os_error(4000));
+        assert_eq!(&line.bytes[..], b": Unknown error 4000");
+    }
+}

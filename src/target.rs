@@ -1,0 +1,151 @@
+//! The target process: its PID, the pidfd that pins it, and the files
+//! under `/proc/PID/` that nsenter opens before entering its namespaces.
+
+use core::ffi::CStr;
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, PidfdFlags};
+
+use crate::args::Target;
+use crate::error::{Error, Path};
+use crate::message::format_decimal;
+
+/// `/proc/PID/` plus the longest file name used below it, with the NUL.
+type ProcPath = heapless::Vec<u8, 48>;
+
+/// A process whose namespaces and files nsenter uses.
+pub struct Process {
+    pub pid: i32,
+    /// The pidfd from pidfd_open(2), when the kernel has it. It keeps the
+    /// process's identity fixed: its PID can be reused once it exits, the
+    /// pidfd cannot.
+    pidfd: Option<OwnedFd>,
+    /// Whether setns(2) accepts the pidfd (Linux 5.8 and later).
+    setns_by_pidfd: bool,
+}
+
+impl Process {
+    /// Opens the target. Without a pidfd (no pidfd_open, or the PID does
+    /// not exist) the namespaces come from `/proc/PID/ns/`, where a missing
+    /// process gets util-linux's message. `PID:INODE` needs the pidfd.
+    pub fn open(target: Target) -> Result<Process, Error<'static>> {
+        let pidfd = Pid::from_raw(target.pid)
+            .ok_or(Errno::SRCH)
+            .and_then(|pid| rustix::process::pidfd_open(pid, PidfdFlags::empty()));
+        if let Some(expected) = target.inode {
+            let pidfd = pidfd.map_err(|errno| Error::Open(pidfd_path(target.pid), errno))?;
+            let found = rustix::fs::fstat(&pidfd)
+                .map_err(|errno| Error::Failed("fstat of the pidfd", errno))?
+                .st_ino;
+            if found != expected {
+                return Err(Error::InodeMismatch {
+                    pid: target.pid,
+                    expected,
+                    found,
+                });
+            }
+            return Ok(Process::with_pidfd(target.pid, pidfd));
+        }
+        Ok(match pidfd {
+            Ok(pidfd) => Process::with_pidfd(target.pid, pidfd),
+            Err(_) => Process {
+                pid: target.pid,
+                pidfd: None,
+                setns_by_pidfd: false,
+            },
+        })
+    }
+
+    fn with_pidfd(pid: i32, pidfd: OwnedFd) -> Process {
+        Process {
+            pid,
+            pidfd: Some(pidfd),
+            setns_by_pidfd: kernel_at_least(5, 8),
+        }
+    }
+
+    /// Returns the pidfd, if setns(2) can take it for namespace entry.
+    pub fn entry_pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd
+            .as_ref()
+            .filter(|_| self.setns_by_pidfd)
+            .map(|fd| fd.as_fd())
+    }
+
+    /// Returns the pidfd, for calls such as pidfd_getfd(2).
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// Opens `/proc/PID/FILE` with `O_CLOEXEC` added to `flags`.
+    pub fn open_file(&self, file: &'static str, flags: OFlags) -> Result<OwnedFd, Error<'static>> {
+        let mut path = ProcPath::new();
+        let path = proc_path(&mut path, self.pid, file);
+        rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::empty()).map_err(|errno| {
+            Error::Open(
+                Path::Proc {
+                    pid: self.pid,
+                    file,
+                },
+                errno,
+            )
+        })
+    }
+
+    /// Confirms that the process still runs, so that the `/proc/PID` files
+    /// opened so far belong to it and not to a new process with its PID.
+    /// A pidfd polls readable once its process has exited; without a
+    /// pidfd there is nothing to compare with.
+    pub fn confirm_alive(&self) -> Result<(), Error<'static>> {
+        let Some(pidfd) = &self.pidfd else {
+            return Ok(());
+        };
+        let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+        match rustix::event::poll(&mut fds, Some(&Timespec::default())) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(Error::Open(pidfd_path(self.pid), Errno::SRCH)),
+            Err(errno) => Err(Error::Failed("poll of the pidfd", errno)),
+        }
+    }
+}
+
+/// Returns stat(2) of `/proc/PID/FILE`.
+pub fn stat_file(pid: i32, file: &'static str) -> Result<rustix::fs::Stat, Error<'static>> {
+    let mut path = ProcPath::new();
+    rustix::fs::stat(proc_path(&mut path, pid, file))
+        .map_err(|errno| Error::Open(Path::Proc { pid, file }, errno))
+}
+
+/// The pseudo path named in messages about the pidfd itself.
+fn pidfd_path(pid: i32) -> Path<'static> {
+    Path::Proc { pid, file: "" }
+}
+
+/// Builds the NUL-terminated path `/proc/PID/FILE` in `buffer`.
+fn proc_path<'b>(buffer: &'b mut ProcPath, pid: i32, file: &str) -> &'b CStr {
+    let mut digits = [0u8; 20];
+    let _ = buffer.extend_from_slice(b"/proc/");
+    let _ = buffer.extend_from_slice(format_decimal(pid as u64, &mut digits));
+    if !file.is_empty() {
+        let _ = buffer.push(b'/');
+        let _ = buffer.extend_from_slice(file.as_bytes());
+    }
+    let _ = buffer.push(0);
+    CStr::from_bytes_with_nul(buffer).unwrap_or(c"/proc/")
+}
+
+/// Tells whether the running kernel's release is at least `major.minor`.
+fn kernel_at_least(major: u64, minor: u64) -> bool {
+    let uname = rustix::system::uname();
+    let mut parts = uname.release().to_bytes().split(|&byte| byte == b'.');
+    let mut number = || {
+        let part = parts.next().unwrap_or(b"");
+        let digits = part.iter().take_while(|byte| byte.is_ascii_digit()).count();
+        crate::args::parse_number(part.get(..digits).unwrap_or(b""), u64::MAX).unwrap_or(0)
+    };
+    let found = (number(), number());
+    found >= (major, minor)
+}
