@@ -32,8 +32,10 @@ impl<'a> Argv<'a> for [&'a CStr] {
     }
 }
 
-/// What the command line asks for.
+/// What the command line asks for. It is built once, so the size of
+/// `Run` next to the empty variants costs nothing.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command<'a> {
     Help,
     Version,
@@ -639,7 +641,7 @@ pub fn print_help() {
         };
         left.text(spec.long.as_bytes())
             .text(spec.placeholder.as_bytes());
-        let width = left.len();
+        let width = left.as_bytes().len();
         out.text(left.as_bytes());
         for _ in width..23 {
             out.text(b" ");

@@ -19,7 +19,7 @@ const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 pub fn open_procs(target: &Process) -> Result<OwnedFd, Error<'static>> {
     let root = rustix::fs::statfs(c"/sys/fs/cgroup")
         .map_err(|errno| Error::Open(Path::Fixed("/sys/fs/cgroup"), errno))?;
-    if root.f_type as i64 != CGROUP2_SUPER_MAGIC {
+    if root.f_type != CGROUP2_SUPER_MAGIC {
         return Err(Error::Plain(
             "--join-cgroup needs cgroup v2 mounted at /sys/fs/cgroup, which holds another file system (cgroup v1?)",
         ));

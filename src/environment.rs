@@ -41,9 +41,11 @@ pub fn open_environ(target: &Process) -> Result<OwnedFd, Error<'static>> {
 ///
 /// Call at most once: the array lives in static storage.
 pub fn load(file: &OwnedFd, pid: i32) -> Result<*const *const c_char, Error<'static>> {
-    // SAFETY: nsenter is single-threaded and this is the only place that
-    // touches STORAGE, once, so no other reference to it exists.
-    let storage = unsafe { &mut *(&raw mut STORAGE) };
+    // nsenter is single-threaded and this is the only place that touches
+    // STORAGE, once, so no other reference to it exists.
+    let storage: *mut Storage = &raw mut STORAGE;
+    // SAFETY: as above; the pointer comes from a static, so it is valid.
+    let storage = unsafe { &mut *storage };
     let length = match read_all(file, &mut storage.bytes[..ENVIRON_CAPACITY]) {
         Ok(length) => length,
         Err(Errno::TOOBIG) => {

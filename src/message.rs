@@ -29,11 +29,6 @@ impl Line {
         &self.bytes
     }
 
-    /// Returns the number of bytes written so far.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// Appends bytes as they are.
     pub fn text(&mut self, text: &[u8]) -> &mut Self {
         let room = self.bytes.capacity() - self.bytes.len();

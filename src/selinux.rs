@@ -14,7 +14,7 @@ const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 /// in a child forked from it, runs in that context. See proc_pid_attr(5).
 pub fn follow_context(target: &Process) -> Result<(), Error<'static>> {
     let enabled = rustix::fs::statfs(c"/sys/fs/selinux")
-        .map(|fs| fs.f_type as i64 == SELINUX_MAGIC)
+        .map(|fs| fs.f_type == SELINUX_MAGIC)
         .unwrap_or(false);
     if !enabled {
         return Err(Error::Plain(
