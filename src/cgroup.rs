@@ -1,5 +1,7 @@
 //! `--join-cgroup`: moving the program into the target's cgroup v2.
 
+use core::ffi::CStr;
+
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -8,59 +10,132 @@ use crate::error::{Error, Path};
 use crate::message::format_decimal;
 use crate::target::Process;
 
-/// Where cgroup v2 is expected, as systemd and most distributions mount it.
-const CGROUP_ROOT: &[u8] = b"/sys/fs/cgroup";
-/// `CGROUP2_SUPER_MAGIC` from linux/magic.h: the f_type of a cgroup2 mount.
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+/// A path with room for PATH_MAX bytes and a NUL.
+type PathBuffer = heapless::Vec<u8, 4104>;
 
 /// Opens the `cgroup.procs` file of the target's cgroup, before entry,
 /// while the cgroup path in `/proc/PID/cgroup` is relative to our own
-/// cgroup namespace and mount namespace.
+/// cgroup namespace and the cgroup2 mount is found in our own mount
+/// namespace.
 pub fn open_procs(target: &Process) -> Result<OwnedFd, Error<'static>> {
-    let root = rustix::fs::statfs(c"/sys/fs/cgroup")
-        .map_err(|errno| Error::Open(Path::Fixed("/sys/fs/cgroup"), errno))?;
-    if root.f_type != CGROUP2_SUPER_MAGIC {
-        return Err(Error::Plain(
-            "--join-cgroup needs cgroup v2 mounted at /sys/fs/cgroup, which holds another file system (cgroup v1?)",
-        ));
-    }
-
     let file = target.open_file("cgroup", OFlags::RDONLY)?;
     let mut contents = [0u8; 4096];
     let length = rustix::io::read(&file, &mut contents).map_err(|errno| {
-        Error::Open(
-            Path::Proc {
-                pid: target.pid,
-                file: "cgroup",
-            },
-            errno,
-        )
+        let path = Path::Proc {
+            pid: target.pid,
+            file: "cgroup",
+        };
+        Error::Open(path, errno)
     })?;
     let contents = contents.get(..length).unwrap_or(b"");
     let cgroup = contents
         .split(|&byte| byte == b'\n')
         .find_map(|line| line.strip_prefix(b"0::"))
         .ok_or(Error::Plain(
-            "the target is in no cgroup v2 hierarchy, and --join-cgroup supports only cgroup v2",
+            "the target is in no cgroup v2 hierarchy: --join-cgroup supports cgroup v2 only",
         ))?;
 
-    let mut path: heapless::Vec<u8, 4200> = heapless::Vec::new();
-    let fits = path.extend_from_slice(CGROUP_ROOT).is_ok()
-        && path.extend_from_slice(cgroup).is_ok()
+    let mut path = PathBuffer::new();
+    find_cgroup2_mount(&mut path)?;
+    // NOTE: this assumes the cgroup2 mount shows the root of our cgroup
+    // namespace (mountinfo root `/`), as it does unless a subtree of the
+    // hierarchy was bind-mounted there.
+    let relative = cgroup.strip_prefix(b"/").unwrap_or(cgroup);
+    let fits = (relative.is_empty() || path.push(b'/').is_ok())
+        && path.extend_from_slice(relative).is_ok()
         && path.extend_from_slice(b"/cgroup.procs\0").is_ok();
-    let path = core::ffi::CStr::from_bytes_with_nul(&path)
+    let path = CStr::from_bytes_with_nul(&path)
         .ok()
         .filter(|_| fits)
         .ok_or(Error::Open(
             Path::Fixed("the target's cgroup.procs"),
             Errno::NAMETOOLONG,
         ))?;
-    rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).map_err(|errno| {
-        Error::Open(
-            Path::Fixed("the cgroup.procs file of the target's cgroup"),
-            errno,
-        )
-    })
+    rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|errno| Error::Open(Path::Fixed("cgroup.procs of the target's cgroup"), errno))
+}
+
+/// Writes the mount point of the cgroup2 file system into `path`: the
+/// first `cgroup2` line of `/proc/self/mountinfo`, which finds it both at
+/// /sys/fs/cgroup and at /sys/fs/cgroup/unified on hybrid systems.
+fn find_cgroup2_mount(path: &mut PathBuffer) -> Result<(), Error<'static>> {
+    let missing =
+        Error::Plain("no cgroup2 file system is mounted: --join-cgroup supports cgroup v2 only");
+    let mountinfo = rustix::fs::open(
+        c"/proc/self/mountinfo",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|errno| crate::target::proc_error(Path::Fixed("/proc/self/mountinfo"), errno))?;
+    let mut window = [0u8; 8192];
+    let mut filled = 0;
+    loop {
+        let free = window.get_mut(filled..).unwrap_or(&mut []);
+        let read = rustix::io::read(&mountinfo, free).map_err(|errno| {
+            crate::target::proc_error(Path::Fixed("/proc/self/mountinfo"), errno)
+        })?;
+        filled += read;
+        let data = window.get(..filled).unwrap_or(b"");
+        let complete = data
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(0, |end| end + 1);
+        for line in data
+            .get(..complete)
+            .unwrap_or(b"")
+            .split(|&byte| byte == b'\n')
+        {
+            if let Some(mount_point) = cgroup2_mount_point(line) {
+                return unescape_into(mount_point, path);
+            }
+        }
+        if read == 0 {
+            return Err(missing);
+        }
+        // Keep the unfinished last line; a line longer than the window
+        // cannot be a cgroup2 mount of sane length and is dropped.
+        let rest = filled - complete;
+        window.copy_within(complete..filled, 0);
+        filled = if rest == window.len() { 0 } else { rest };
+    }
+}
+
+/// Returns the mount point field of a mountinfo line for cgroup2. See
+/// proc_pid_mountinfo(5): the file system type follows the ` - `.
+fn cgroup2_mount_point(line: &[u8]) -> Option<&[u8]> {
+    let separator = line.windows(3).position(|window| window == b" - ")?;
+    let after = line.get(separator + 3..)?;
+    let fs_type = after.split(|&byte| byte == b' ').next()?;
+    if fs_type != b"cgroup2" {
+        return None;
+    }
+    line.split(|&byte| byte == b' ').nth(4)
+}
+
+/// Copies a mountinfo field into `path`, decoding the `\NNN` octal escapes
+/// that mountinfo uses for spaces, tabs, newlines and backslashes.
+fn unescape_into(field: &[u8], path: &mut PathBuffer) -> Result<(), Error<'static>> {
+    let mut index = 0;
+    while let Some(&byte) = field.get(index) {
+        let octal = field.get(index + 1..index + 4).filter(|digits| {
+            byte == b'\\' && digits.iter().all(|digit| (b'0'..=b'7').contains(digit))
+        });
+        let decoded = match octal {
+            Some(digits) => {
+                index += 4;
+                digits
+                    .iter()
+                    .fold(0u8, |value, digit| value.wrapping_mul(8) + (digit - b'0'))
+            }
+            None => {
+                index += 1;
+                byte
+            }
+        };
+        path.push(decoded)
+            .map_err(|_| Error::Open(Path::Fixed("the cgroup2 mount point"), Errno::NAMETOOLONG))?;
+    }
+    Ok(())
 }
 
 /// Moves this process into the cgroup of `procs`, so that the program and

@@ -32,6 +32,8 @@ pub enum Error<'a> {
     TargetRequired(&'static str),
     /// open(2) failed: `cannot open /proc/123/ns/net: ...`.
     Open(Path<'a>, Errno),
+    /// A file under /proc is needed, and /proc is not mounted.
+    ProcNotMounted(Path<'a>),
     /// setns(2) failed: `reassociate to namespace 'ns/net' failed: ...`, with the
     /// file name from the namespace table.
     Setns(&'static str, Errno),
@@ -86,6 +88,11 @@ impl Error<'_> {
                 line.text(b"cannot open ");
                 push_path(&mut line, path);
                 line.errno(*errno);
+            }
+            Error::ProcNotMounted(path) => {
+                line.text(b"cannot open ");
+                push_path(&mut line, path);
+                line.text(b": /proc is not mounted (mount it with: mount -t proc proc /proc)");
             }
             Error::Setns(file, errno) => {
                 line.text(b"reassociate to namespace '");

@@ -26,3 +26,10 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const 
     let args = unsafe { StartupArgs::new(argc, argv, envp) };
     nsenter::sys::exit(nsenter::run(&args))
 }
+
+/// The unwinding personality routine that the prebuilt `core` refers to.
+/// With `panic = "abort"` nothing unwinds, so it is never called; release
+/// builds drop the reference, while unoptimized builds still need the
+/// symbol to link.
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}

@@ -85,7 +85,7 @@ impl Process {
         let mut path = ProcPath::new();
         let path = proc_path(&mut path, self.pid, file);
         rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::empty()).map_err(|errno| {
-            Error::Open(
+            proc_error(
                 Path::Proc {
                     pid: self.pid,
                     file,
@@ -112,11 +112,25 @@ impl Process {
     }
 }
 
+/// `PROC_SUPER_MAGIC` from linux/magic.h: the f_type of procfs.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Returns the error for a failed open of a file under /proc, which says
+/// so when /proc is not mounted at all, as in early initramfs shells.
+pub fn proc_error(path: Path<'static>, errno: Errno) -> Error<'static> {
+    let mounted = rustix::fs::statfs(c"/proc").is_ok_and(|fs| fs.f_type == PROC_SUPER_MAGIC);
+    if mounted {
+        Error::Open(path, errno)
+    } else {
+        Error::ProcNotMounted(path)
+    }
+}
+
 /// Returns stat(2) of `/proc/PID/FILE`.
 pub fn stat_file(pid: i32, file: &'static str) -> Result<rustix::fs::Stat, Error<'static>> {
     let mut path = ProcPath::new();
     rustix::fs::stat(proc_path(&mut path, pid, file))
-        .map_err(|errno| Error::Open(Path::Proc { pid, file }, errno))
+        .map_err(|errno| proc_error(Path::Proc { pid, file }, errno))
 }
 
 /// The pseudo path named in messages about the pidfd itself.
