@@ -32,8 +32,8 @@ impl<'a> Argv<'a> for [&'a CStr] {
     }
 }
 
-/// What the command line asks for. It is built once, so the size of
-/// `Run` next to the empty variants costs nothing.
+/// The command the command line requests. It is built once, so the size
+/// of `Run` next to the empty variants costs nothing.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum Command<'a> {
@@ -72,7 +72,7 @@ pub enum Id {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Target {
     pub pid: i32,
-    /// The inode of the process's pidfd, which tells a reused PID apart.
+    /// The inode of the process's pidfd, which differs for a reused PID.
     pub inode: Option<u64>,
 }
 
@@ -127,7 +127,7 @@ enum Argument {
     Optional,
 }
 
-/// What an option sets.
+/// The setting an option changes.
 #[derive(Clone, Copy, PartialEq)]
 enum Action {
     All,

@@ -7,7 +7,7 @@ use rustix::thread::ThreadNameSpaceType;
 use crate::error::Error;
 use crate::namespace::{KINDS, USER};
 
-/// Where the namespace of one kind comes from.
+/// The source of the namespace of one kind.
 pub enum Source {
     /// Not entered, or already entered.
     None,

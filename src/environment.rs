@@ -11,10 +11,10 @@ use rustix::io::Errno;
 use crate::error::{Error, Path};
 use crate::target::Process;
 
-/// The most bytes of environment `--env` copies: Linux's default limit
+/// The maximum size of the environment `--env` copies: Linux's default limit
 /// for argv and environment together (a quarter of an 8 MiB stack).
 const ENVIRON_CAPACITY: usize = 2 << 20;
-/// The most variables `--env` copies.
+/// The maximum number of variables `--env` copies.
 const VARIABLES_CAPACITY: usize = 32 << 10;
 
 /// The target's environment: its bytes and the envp array built on them.
@@ -39,7 +39,8 @@ pub fn open_environ(target: &Process) -> Result<OwnedFd, Error<'static>> {
 /// envp array. Entries without `=` are skipped, and of duplicate names
 /// the last value wins, in the position of the first.
 ///
-/// Call at most once: the array lives in static storage.
+/// nsenter calls it once: a second call would overwrite the static
+/// storage that the first array points into.
 pub fn load(file: &OwnedFd, pid: i32) -> Result<*const *const c_char, Error<'static>> {
     // nsenter is single-threaded and this is the only place that touches
     // STORAGE, once, so no other reference to it exists.

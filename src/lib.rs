@@ -1,9 +1,10 @@
 //! A static nsenter: runs a program in the namespaces of another process.
 //!
-//! [`run`] performs the steps of util-linux nsenter in their order: parse,
-//! open everything the entry needs, enter the namespaces in two passes,
-//! change root and working directory, set up environment and cgroup, fork
-//! for a PID namespace, set the credentials and execute the program.
+//! [`run`] performs the steps of util-linux nsenter in their order. It
+//! parses argv and opens everything the entry needs, then enters the
+//! namespaces in two passes. It changes root and working directory, sets
+//! up environment and cgroup, and forks for a PID namespace. Last, it sets
+//! the credentials and executes the program.
 
 #![no_std]
 
@@ -120,7 +121,7 @@ fn execute(args: &StartupArgs) -> Result<i32, Error<'static>> {
     drop((plan, environ, procs, target));
 
     // A PID namespace applies only to children, so the program runs in a
-    // child unless -F says otherwise.
+    // child unless -F is given.
     let entering_pid = !matches!(options.namespaces[PID], Namespace::Off);
     if entering_pid && !options.no_fork {
         supervise::fork()?;
@@ -182,8 +183,8 @@ fn resolve_namespaces(options: &mut Options) -> Result<(), Error<'static>> {
             }
         }
         if !options.user_parent && same_user_namespace(target.pid)? {
-            // Explicit -U still asks for it; --all alone does not, because
-            // setns(2) rejects entering one's own user namespace.
+            // An explicit -U still enters it, but --all alone does not,
+            // because setns(2) rejects entering one's own user namespace.
             options.namespaces[USER] = Namespace::Off;
         }
     }

@@ -7,9 +7,9 @@ use core::ffi::{c_char, c_int};
 
 use nsenter::startup::StartupArgs;
 
-/// Ends the process on a panic. Every path in nsenter reports its errors,
-/// so a panic is a bug; exit status 1 like other failures, without
-/// formatting a message, which would pull `core::fmt` into the binary.
+/// Ends the process on a panic with exit status 1. Every path in nsenter
+/// reports its own errors, so a panic is a bug. The panic message is not
+/// formatted, because that would pull `core::fmt` into the binary.
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     nsenter::message::Line::new()

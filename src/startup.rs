@@ -16,7 +16,7 @@ impl StartupArgs {
     ///
     /// # Safety
     ///
-    /// `argv` holds `argc` NUL-terminated strings followed by NULL, and
+    /// `argv` contains `argc` NUL-terminated strings followed by NULL, and
     /// `envp` is a NULL-terminated array of NUL-terminated strings, as the
     /// kernel and the C start-up code pass them; none of them is changed
     /// for the rest of the process.

@@ -1,6 +1,6 @@
 //! The fork for the PID namespace, and the parent that waits for the
 //! child: it passes on stops, continues, signals and the exit status, so
-//! nsenter stands in for the program in the caller's shell.
+//! the caller's shell sees nsenter behave as the program does.
 
 use linux_raw_sys::general as abi;
 use rustix::process::{Pid, Signal, WaitOptions};
@@ -23,7 +23,7 @@ const FORWARDED: [u32; 6] = [
 /// with its status, or dies of the signal that killed it.
 ///
 /// The forwarded signals and SIGCHLD are blocked before the fork, so that
-/// none is lost between the fork and the wait; the child restores the
+/// none is lost between the fork and the wait. The child restores the
 /// caller's mask before it runs the program.
 pub fn fork() -> Result<(), Error<'static>> {
     // An ignored SIGCHLD, inherited from the caller, would make the kernel

@@ -16,7 +16,7 @@ compile_error!("the raw system calls in sys.rs are written for x86_64 only");
 pub struct SigSet(u64);
 
 impl SigSet {
-    /// Returns the set that holds every signal in `signals`.
+    /// Returns the set that contains every signal in `signals`.
     pub fn of(signals: &[u32]) -> Self {
         let mut bits = 0;
         for signal in signals {

@@ -115,8 +115,9 @@ impl Process {
 /// `PROC_SUPER_MAGIC` from linux/magic.h: the f_type of procfs.
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
-/// Returns the error for a failed open of a file under /proc, which says
-/// so when /proc is not mounted at all, as in early initramfs shells.
+/// Returns the error for a failed open of a file under /proc. When /proc
+/// is not mounted at all, as in early initramfs shells, the message
+/// states that instead of the errno.
 pub fn proc_error(path: Path<'static>, errno: Errno) -> Error<'static> {
     let mounted = rustix::fs::statfs(c"/proc").is_ok_and(|fs| fs.f_type == PROC_SUPER_MAGIC);
     if mounted {
@@ -133,7 +134,7 @@ pub fn stat_file(pid: i32, file: &'static str) -> Result<rustix::fs::Stat, Error
         .map_err(|errno| proc_error(Path::Proc { pid, file }, errno))
 }
 
-/// The pseudo path named in messages about the pidfd itself.
+/// Returns the path `/proc/PID`, which messages about the pidfd name.
 fn pidfd_path(pid: i32) -> Path<'static> {
     Path::Proc { pid, file: "" }
 }
