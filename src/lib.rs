@@ -56,7 +56,7 @@ pub fn run(args: &StartupArgs) -> i32 {
 fn execute(args: &StartupArgs) -> Result<i32, Error<'static>> {
     // An nsenter with the set-user-ID or set-group-ID bit would let every
     // local user enter any namespace as root.
-    refuse_set_id()?;
+    reject_set_id()?;
 
     // Parse, and open the files named on the command line in the caller's
     // namespaces and root.
@@ -142,7 +142,7 @@ fn execute(args: &StartupArgs) -> Result<i32, Error<'static>> {
 
 /// Rejects a run where the real and effective ids differ, which is how an
 /// installed set-user-ID or set-group-ID binary starts.
-fn refuse_set_id() -> Result<(), Error<'static>> {
+fn reject_set_id() -> Result<(), Error<'static>> {
     let uid_differs = rustix::process::getuid() != rustix::process::geteuid();
     let gid_differs = rustix::process::getgid() != rustix::process::getegid();
     if uid_differs || gid_differs {
