@@ -4,7 +4,7 @@
 //!
 //! Most targets here map the ids 0-65535 inside to 100000-165535 outside,
 //! which leaves our own root unmapped: an unmapped id shows inside as the
-//! overflow id, so a kept credential is told apart from a set one.
+//! overflow id, which distinguishes a kept credential from a set one.
 
 mod common;
 
@@ -184,7 +184,7 @@ fn setuid_with_no_namespace_option() {
 }
 
 #[test]
-fn setuid_follow_takes_target_owner() {
+fn setuid_follow_inside_user_namespace() {
     require_root!();
     if testing_reference() {
         eprintln!("skipped: util-linux 2.38 has no `follow` for -S and -G");

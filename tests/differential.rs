@@ -7,7 +7,8 @@
 //! differs from util-linux 2.38.1 on purpose are left out:
 //! - `-m=/path`, `-w=DIR`, `-r=DIR`: ours drops the `=`, 2.38.1 keeps it.
 //! - `-W DIR` with a separate argument: required in ours, optional in 2.38.
-//! - `--us`: ambiguous in ours, taken as `--user` by 2.38's glibc getopt.
+//! - `--us`: ambiguous in ours (`--user`, `--user-parent`), and `--user`
+//!   in 2.38, which has no `--user-parent`.
 //! - `--help`, `-V`: the text names a different option set and version.
 //! - `SHELL=` (empty): ours runs /bin/sh, 2.38 tries to execute "".
 //! - Options that 2.38 lacks: `-e`, `-c`, `-N`, `--user-parent`,
@@ -98,6 +99,10 @@ const PARSING_CASES: &[&[&str]] = &[
     // -u swallows "m" as its file.
     &["-t", "{pid}", "-um", "uname", "-n"],
     &["-t", "{pid}", "-Fu", "uname", "-n"],
+    &["-t", "{pid}", "-Fm", "readlink", "/proc/self/ns/mnt"],
+    &["-t", "{pid}", "--no-fork", "--uts", "uname", "-n"],
+    &["-t", "{pid}", "-u", "-t", "{pid}", "uname", "-n"],
+    &["-t", "{pid}", "-n", "--", "/bin/echo", "-n", "--", "x"],
     &["-t", "{pid}", "-aF", "uname", "-n"],
     &["-m/proc/{pid}/ns/mnt", "readlink", "/proc/self/ns/mnt"],
     // `-m /path` enters the target's mount namespace and runs /path.
@@ -230,6 +235,13 @@ const STATUS_CASES: &[&[&str]] = &[
     &["--net=/nonexistent", "true"],
     &["-S", "abc", "true"],
     &["-G", "abc", "true"],
+    // Entering your own user namespace explicitly fails with EINVAL.
+    &["-t", "{pid}", "-U", "true"],
+    &["-t", "{pid}", "-u", "-U", "--preserve-credentials", "true"],
+    &["-t", "{pid}", "--mount=", "true"],
+    &["-t", "0", "-u", "true"],
+    &["-t", "-5", "-u", "true"],
+    &["-t", "{pid}", "--", "-u"],
 ];
 
 #[test]

@@ -74,6 +74,18 @@ fn wrong_file_kind_reassociate_failed() {
 }
 
 #[test]
+fn user_own_namespace_reassociate_fails() {
+    require_root!();
+    // Unlike --all, an explicit -U tries our own user namespace, and
+    // setns rejects that with EINVAL.
+    let target = Target::unshare(&["--uts"]);
+
+    let outcome = nsenter(&["-t", &target.pid_arg(), "-U", "true"]);
+
+    assert_error(&outcome, "nsenter: reassociate to namespace 'ns/user' failed: Invalid argument");
+}
+
+#[test]
 fn mount_without_target_or_file() {
     let outcome = nsenter(&["-m", "true"]);
 
@@ -179,9 +191,10 @@ fn ambiguous_long_prefix() {
 }
 
 #[test]
-fn ambiguous_user_uts_prefix() {
+fn ambiguous_user_prefix() {
+    // `--us` is a prefix of both `--user` and `--user-parent`.
     if testing_reference() {
-        // glibc in util-linux 2.38 resolves `--us` to `--user`.
+        // util-linux 2.38 has no --user-parent, so `--us` means `--user`.
         eprintln!("skipped: util-linux 2.38 takes `--us` as `--user`");
         return;
     }

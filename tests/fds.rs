@@ -45,7 +45,7 @@ fn run_shell_exec(command_line: &str, close_stdin: bool) -> Outcome {
     run(&mut command)
 }
 
-/// Returns the fds that `ls` sees when started without nsenter.
+/// Returns the fds that `ls` lists when started without nsenter.
 fn baseline_fds(close_stdin: bool) -> String {
     let outcome = run_shell_exec(LIST_FDS, close_stdin);
     assert_success(&outcome);
@@ -70,7 +70,7 @@ fn assert_no_leak(options: &str, close_stdin: bool) {
 
 #[test]
 fn baseline_has_standard_fds() {
-    // Checks the method: ls sees 0, 1, 2 and its own directory fd, which
+    // Checks the method: ls lists 0, 1, 2 and its own directory fd, which
     // takes fd 0 when stdin is closed.
     assert_eq!(baseline_fds(false), "0\n1\n2\n3\n", "stdin open");
     assert_eq!(baseline_fds(true), "0\n1\n2\n", "stdin closed");

@@ -279,7 +279,7 @@ fn file_opened_before_mount_entry() {
     require_root!();
     // An explicit file is opened in the caller's mount namespace before any
     // setns ("tunnel" semantics): the path below does not exist inside the
-    // target's mount namespace, where /tmp is an empty tmpfs.
+    // target's mount namespace, where the temp dir is an empty tmpfs.
     let holder = Target::unshare(&["--net"]);
     let link_dir = common::TempDir::new("tunnel");
     let link = link_dir.join("net");
@@ -347,8 +347,8 @@ fn unprivileged_caller_enters_user_first() {
     // An unprivileged user owns the target's user namespace and the uts
     // namespace in it. The same user can enter the uts namespace only
     // from inside the user namespace, so the user namespace comes first.
-    // `--preserve-credentials` because this user namespace denies
-    // setgroups, which the forced uid and gid 0 of plain -U would call.
+    // The call uses --preserve-credentials because this user namespace
+    // denies setgroups, which the forced uid and gid 0 of plain -U call.
     let unprivileged = [
         "setpriv",
         "--reuid=65534",

@@ -11,7 +11,7 @@ use common::{
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,6 +19,12 @@ use std::time::{Duration, Instant};
 const SIGTERM: i32 = 15;
 const SIGUSR1: i32 = 10;
 const SIGCONT: i32 = 18;
+const SIGCHLD: i32 = 17;
+const SIG_IGN: usize = 1;
+
+extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
 
 /// Writes an executable shell script `name` with `body` into `dir`.
 fn write_script(dir: &TempDir, name: &str, body: &str) -> String {
@@ -74,6 +80,65 @@ fn exit_status_passed_through() {
     let outcome = nsenter(&["-t", &pid, "-u", "sh", "-c", "exit 42"]);
 
     assert_eq!(outcome.code(), Some(42), "exit status; {outcome:?}");
+    assert_eq!(outcome.stdout, "");
+    assert_no_stderr(&outcome);
+}
+
+#[test]
+fn exit_statuses_zero_to_255() {
+    require_root!();
+    // Each status goes through the exec'd program (uts only) and through
+    // the forking parent (pid).
+    let target = Target::unshare(&["--uts", "--pid", "--fork"]);
+    let pid = target.pid_arg();
+
+    for status in [0, 1, 2, 126, 127, 128, 255] {
+        for namespace_option in ["-u", "-p"] {
+            let script = format!("exit {status}");
+
+            let outcome = nsenter(&["-t", &pid, namespace_option, "sh", "-c", &script]);
+
+            assert_eq!(outcome.code(), Some(status), "exit status with {namespace_option}; {outcome:?}");
+            assert_eq!(outcome.stdout, "");
+            assert_no_stderr(&outcome);
+        }
+    }
+}
+
+#[test]
+fn ignored_sigchld_still_reports_status() {
+    require_root!();
+    // An ignored SIGCHLD is inherited across exec and makes the kernel reap
+    // children at once, so the forking parent must reset it to default
+    // before the fork to see the child's status.
+    let target = Target::unshare(&["--pid", "--fork"]);
+    let mut command = nsenter_command(&["-t", &target.pid_arg(), "-p", "sh", "-c", "echo out; exit 42"]);
+    // SAFETY: the closure runs in the forked child before exec and only
+    // calls signal, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            signal(SIGCHLD, SIG_IGN);
+            Ok(())
+        });
+    }
+
+    let outcome = run(&mut command);
+
+    assert_eq!(outcome.code(), Some(42), "exit status; {outcome:?}");
+    assert_eq!(outcome.stdout, "out\n");
+    assert_no_stderr(&outcome);
+}
+
+#[test]
+fn sigkill_death_reraised_by_parent() {
+    require_root!();
+    let target = Target::unshare(&["--pid", "--fork"]);
+    let pid = target.pid_arg();
+
+    let outcome = nsenter(&["-t", &pid, "-p", "sh", "-c", "kill -KILL $$"]);
+
+    assert_eq!(outcome.code(), None, "no exit code; {outcome:?}");
+    assert_eq!(outcome.signal(), Some(common::SIGKILL), "killed by the child's signal; {outcome:?}");
     assert_eq!(outcome.stdout, "");
     assert_no_stderr(&outcome);
 }

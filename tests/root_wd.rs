@@ -189,6 +189,26 @@ fn root_without_wd_cwd_after_entry() {
 }
 
 #[test]
+fn root_inside_target_mount_namespace() {
+    require_root!();
+    // The tmpfs on /other exists only in the target's mount namespace, so
+    // the file is visible only through the target's root after entry.
+    let root = build_root();
+    let script = format!(
+        "mount -t tmpfs none {dir}/other && echo mounted > {dir}/other/file && exec chroot {dir} /bin/sh -c 'cd /sub && exec /bin/sleep 1000'",
+        dir = root.path_str()
+    );
+    let target = Target::spawn(&["unshare", "--mount", "--propagation", "private", "sh", "-c", &script]);
+    let pid = target.pid_arg();
+
+    let outcome = nsenter(&["-t", &pid, "-m", "-r", "-w", "/bin/sh", "-c", "pwd; cat /other/file /marker"]);
+
+    assert_success(&outcome);
+    assert_eq!(outcome.stdout, format!("/sub\nmounted\n{MARKER_TEXT}"), "cwd, the tmpfs file and the marker");
+    assert_no_stderr(&outcome);
+}
+
+#[test]
 fn root_with_directory_argument() {
     require_root!();
     // `--root=DIR` is opened in our own root, and needs no target.
@@ -254,7 +274,7 @@ fn wd_with_directory_argument() {
 fn wd_equals_sign_dropped() {
     require_root!();
     if testing_reference() {
-        // Newer util-linux releases drop it, but 2.38.1 opens "=DIR".
+        // util-linux 2.38.1 opens "=DIR" for -w too.
         eprintln!("skipped: util-linux 2.38 keeps the `=` of `-w=DIR`");
         return;
     }

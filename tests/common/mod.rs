@@ -407,8 +407,8 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        // A target that is PID 1 of its PID namespace ignores every signal
-        // from outside except SIGKILL.
+        // A target that is PID 1 of its PID namespace ignores the signals
+        // from outside that it has no handler for, except SIGKILL.
         kill_pid(self.pid);
         let _ = self.launcher.kill();
         let _ = self.launcher.wait();
