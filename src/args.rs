@@ -625,7 +625,7 @@ pub fn describe_usage(usage: &Usage, line: &mut Line) {
 }
 
 /// Writes `--help` to stdout: one line per option, in util-linux's layout.
-pub fn print_help() {
+pub fn print_help() -> Result<(), rustix::io::Errno> {
     let mut out = Line::bare();
     out.text(b"\nUsage:\n nsenter [options] [<program> [<argument>...]]\n\n");
     out.text(b"Run a program in the namespaces of another process.\n\n");
@@ -650,16 +650,16 @@ pub fn print_help() {
     }
     out.text(b"\nWithout a program, runs $SHELL (default /bin/sh) as a login shell.\n");
     out.text(b"For more details see nsenter(1).\n");
-    out.write_stdout();
+    out.write_stdout()
 }
 
 /// Writes the `--version` line to stdout.
-pub fn print_version() {
+pub fn print_version() -> Result<(), rustix::io::Errno> {
     let mut out = Line::bare();
     out.text(b"nsenter from static-nsenter ");
     out.text(env!("CARGO_PKG_VERSION").as_bytes());
     out.text(b" (util-linux 2.42 options)\n");
-    out.write_stdout();
+    out.write_stdout()
 }
 
 #[cfg(test)]

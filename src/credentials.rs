@@ -36,13 +36,8 @@ impl Credentials {
             (true, Some(process)) => Some(
                 process.open_file("", rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY)?,
             ),
-            (true, None) => return Err(Error::TargetRequired("-S follow and -G follow")),
+            (true, None) => return Err(Error::TargetRequired("follow in -S or -G")),
         };
-        if options.keep_caps && !entering_user {
-            return Err(Error::Plain(
-                "--keep-caps keeps capabilities gained in a user namespace: add -U or --all",
-            ));
-        }
         // A user namespace with setgroups denied rejects the call after
         // entry, so it is tried here first as well.
         let groups_dropped = forced && rustix::thread::set_thread_groups(&[]).is_ok();
@@ -51,7 +46,9 @@ impl Credentials {
             gid,
             groups_dropped,
             proc_dir,
-            keep_caps: options.keep_caps,
+            // As in util-linux, --keep-caps acts only with a user
+            // namespace, where the capabilities were gained.
+            keep_caps: options.keep_caps && entering_user,
         })
     }
 

@@ -47,6 +47,10 @@ pub enum Error<'a> {
     InodeMismatch { pid: i32, expected: u64, found: u64 },
     /// The target's environment does not fit the fixed buffer.
     EnvironmentTooLarge { limit: usize },
+    /// The target exited, or is a zombie, while its files were opened.
+    TargetExited(i32),
+    /// Writing `--help` or `--version` to stdout failed.
+    Write(Errno),
     /// Real and effective ids differ: installed set-user-ID or -group-ID.
     SetId,
 }
@@ -117,12 +121,19 @@ impl Error<'_> {
                 line.text(b"target process ").number(*pid as u64);
                 line.text(b" has pidfd inode ").number(*found);
                 line.text(b", not ").number(*expected);
-                line.text(b": the process exited and its PID was reused");
+                line.text(b": a wrong inode, or the PID now belongs to another process");
             }
             Error::EnvironmentTooLarge { limit } => {
                 line.text(b"the target's environment is larger than ");
                 line.number(*limit as u64);
                 line.text(b" bytes, the most --env can copy");
+            }
+            Error::TargetExited(pid) => {
+                line.text(b"target process ").number(*pid as u64);
+                line.text(b" exited while nsenter opened its /proc files");
+            }
+            Error::Write(errno) => {
+                line.text(b"write error").errno(*errno);
             }
             Error::SetId => {
                 line.text(

@@ -6,37 +6,47 @@ use core::ptr;
 
 use rustix::io::Errno;
 
+use crate::args::Argv;
 use crate::environment;
 use crate::error::Error;
+use crate::startup::StartupArgs;
 use crate::sys;
 
 /// The search path when the environment has no PATH, as glibc's execvp.
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 /// PATH_MAX from linux/limits.h, with room for the NUL.
 const PATH_MAX: usize = 4096;
+/// NAME_MAX from linux/limits.h: the longest file name a search can find.
+const NAME_MAX: usize = 255;
+/// The shell that runs an executable file without a `#!` line.
+const SCRIPT_SHELL: &CStr = c"/bin/sh";
 
-/// Runs `argv[0]` with `argv` and `envp`, searching PATH from `envp` when
-/// the name has no `/`. Returns only on failure.
+/// Runs the program at argv word `index` with the words after it and
+/// `envp`, as execvp(3) does: PATH from `envp` is searched when the name
+/// has no `/`, and a file the kernel cannot execute (ENOEXEC) is run by
+/// `/bin/sh`. Returns only on failure.
 ///
 /// # Safety
 ///
-/// `argv` is a NULL-terminated array of NUL-terminated strings with at
-/// least one entry, and `envp` is as for [`environment::lookup`].
+/// `index` is below the word count of `args`, and `envp` is as for
+/// [`environment::lookup`].
 pub unsafe fn exec_program(
-    argv: *const *const c_char,
+    args: &mut StartupArgs,
+    index: usize,
     envp: *const *const c_char,
 ) -> Error<'static> {
-    // SAFETY: the caller guarantees argv[0] is a NUL-terminated string
-    // that lives for the rest of the process.
-    let name: &'static CStr = unsafe { CStr::from_ptr(*argv) };
+    let name = args.word(index);
     let bytes = name.to_bytes();
     if bytes.contains(&b'/') {
-        // SAFETY: all three pointers are valid per the caller.
-        let errno = unsafe { sys::execve(name.as_ptr(), argv, envp) };
+        // SAFETY: `name` is NUL-terminated; envp is valid per the caller.
+        let errno = unsafe { exec_file(args, index, name, envp) };
         return Error::Exec(bytes, errno);
     }
     if bytes.is_empty() {
         return Error::Exec(bytes, Errno::NOENT);
+    }
+    if bytes.len() > NAME_MAX {
+        return Error::Exec(bytes, Errno::NAMETOOLONG);
     }
 
     // SAFETY: envp is valid per the caller.
@@ -54,12 +64,15 @@ pub unsafe fn exec_program(
             && candidate.push(b'/').is_ok()
             && candidate.extend_from_slice(bytes).is_ok()
             && candidate.push(0).is_ok();
-        if !joined {
+        let Some(candidate) = joined
+            .then(|| CStr::from_bytes_with_nul(&candidate).ok())
+            .flatten()
+        else {
             continue;
-        }
+        };
         // SAFETY: `candidate` is NUL-terminated and outlives the call;
-        // argv and envp are valid per the caller.
-        let errno = unsafe { sys::execve(candidate.as_ptr().cast(), argv, envp) };
+        // envp is valid per the caller.
+        let errno = unsafe { exec_file(args, index, candidate, envp) };
         match errno {
             Errno::ACCESS => denied = true,
             Errno::NOENT | Errno::NOTDIR | Errno::STALE | Errno::NODEV | Errno::TIMEDOUT => {}
@@ -67,6 +80,36 @@ pub unsafe fn exec_program(
         }
     }
     Error::Exec(bytes, if denied { Errno::ACCESS } else { Errno::NOENT })
+}
+
+/// Executes `file` with the argv tail at `index`; on ENOEXEC runs it as
+/// `/bin/sh FILE ARGS...`, which needs one more argv slot: the word
+/// before the program, nsenter's own, is overwritten for the call and
+/// restored. Returns the errno of the first execve(2).
+///
+/// # Safety
+///
+/// As for [`exec_program`]; `file` is NUL-terminated.
+unsafe fn exec_file(
+    args: &mut StartupArgs,
+    index: usize,
+    file: &CStr,
+    envp: *const *const c_char,
+) -> Errno {
+    // SAFETY: the argv tail and `file` are NUL-terminated and valid; envp
+    // is valid per the caller.
+    let errno = unsafe { sys::execve(file.as_ptr(), args.tail(index), envp) };
+    if errno != Errno::NOEXEC {
+        return errno;
+    }
+    let Some(script_argv) = args.prepend(index, SCRIPT_SHELL, file) else {
+        return errno;
+    };
+    // SAFETY: `script_argv` is the process's argv with two words replaced
+    // by NUL-terminated strings that outlive the call.
+    unsafe { sys::execve(SCRIPT_SHELL.as_ptr(), script_argv, envp) };
+    args.restore(index);
+    errno
 }
 
 /// Runs `$SHELL` from `envp`, or `/bin/sh` when it is unset or empty, as a

@@ -32,7 +32,7 @@ use core::ffi::CStr;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 
-use crate::args::{Command, Namespace, Options};
+use crate::args::{Command, Directory, Namespace, Options};
 use crate::credentials::Credentials;
 use crate::directory::Directories;
 use crate::enter::{Plan, Source};
@@ -43,7 +43,7 @@ use crate::target::Process;
 
 /// Runs nsenter and returns the exit status; on success the program has
 /// replaced this process and nothing returns.
-pub fn run(args: &StartupArgs) -> i32 {
+pub fn run(args: &mut StartupArgs) -> i32 {
     match execute(args) {
         Ok(status) => status,
         Err(error) => {
@@ -53,20 +53,20 @@ pub fn run(args: &StartupArgs) -> i32 {
     }
 }
 
-fn execute(args: &StartupArgs) -> Result<i32, Error<'static>> {
+fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
     // An nsenter with the set-user-ID or set-group-ID bit would let every
     // local user enter any namespace as root.
     reject_set_id()?;
 
     // Parse, and open the files named on the command line in the caller's
     // namespaces and root.
-    let mut options = match args::parse(args)? {
+    let mut options = match args::parse(&*args)? {
         Command::Help => {
-            args::print_help();
+            args::print_help().map_err(Error::Write)?;
             return Ok(0);
         }
         Command::Version => {
-            args::print_version();
+            args::print_version().map_err(Error::Write)?;
             return Ok(0);
         }
         Command::Run(options) => options,
@@ -102,7 +102,12 @@ fn execute(args: &StartupArgs) -> Result<i32, Error<'static>> {
             .ok_or(Error::TargetRequired("--follow-context"))?;
         selinux::follow_context(process)?;
     }
-    if let Some(process) = &target {
+    let read_proc = options.root == Some(Directory::Target)
+        || options.wd == Some(Directory::Target)
+        || options.env
+        || options.join_cgroup
+        || options.follow_context;
+    if let (Some(process), true) = (&target, read_proc) {
         process.confirm_alive()?;
     }
 
@@ -129,10 +134,10 @@ fn execute(args: &StartupArgs) -> Result<i32, Error<'static>> {
 
     // Credentials, then the program.
     credentials.apply()?;
-    let error = if options.program < args::Argv::count(args) {
-        // SAFETY: the tail of the process's own argv is NULL-terminated
-        // and non-empty, and its envp or the one from `load` is valid.
-        unsafe { exec::exec_program(args.tail(options.program), envp) }
+    let error = if options.program < args::Argv::count(&*args) {
+        // SAFETY: the program index is below the word count, and the
+        // process's envp or the one from `load` is valid.
+        unsafe { exec::exec_program(args, options.program, envp) }
     } else {
         // SAFETY: as above for envp.
         unsafe { exec::exec_login_shell(envp) }
@@ -170,6 +175,10 @@ fn open_readonly(path: &CStr) -> Result<OwnedFd, Error<'_>> {
 /// Applies `--all` and `--user-parent` to the namespace requests, and
 /// checks that every namespace taken from the target has one.
 fn resolve_namespaces(options: &mut Options) -> Result<(), Error<'static>> {
+    if options.wd.is_some() && options.wdns.is_some() {
+        return Err(Error::Plain("mutually exclusive arguments: --wdns --wd"));
+    }
+    let user_requested = options.namespaces[USER] != Namespace::Off || options.user_parent;
     if options.user_parent && options.namespaces[USER] == Namespace::Off {
         options.namespaces[USER] = Namespace::Target;
     }
@@ -182,7 +191,7 @@ fn resolve_namespaces(options: &mut Options) -> Result<(), Error<'static>> {
                 *request = Namespace::Target;
             }
         }
-        if !options.user_parent && same_user_namespace(target.pid)? {
+        if !user_requested && same_user_namespace(target.pid)? {
             // An explicit -U still enters it, but --all alone does not,
             // because setns(2) rejects entering one's own user namespace.
             options.namespaces[USER] = Namespace::Off;
@@ -260,9 +269,7 @@ fn plan_target_namespaces(
     }
 
     if let Some(fd) = options.net_socket {
-        let pidfd = process.pidfd().ok_or(Error::Plain(
-            "--net-socket needs pidfd_open(2) and pidfd_getfd(2), from Linux 5.6",
-        ))?;
+        let pidfd = process.pidfd()?;
         let socket =
             rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
                 .map_err(|errno| Error::Failed("pidfd_getfd of the --net-socket fd", errno))?;

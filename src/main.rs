@@ -20,11 +20,11 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 
 /// The C entry point, called by musl's `__libc_start_main`.
 #[no_mangle]
-extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
-    // SAFETY: musl passes the kernel's argv and envp unchanged, and
-    // nothing in nsenter writes to them.
-    let args = unsafe { StartupArgs::new(argc, argv, envp) };
-    nsenter::sys::exit(nsenter::run(&args))
+extern "C" fn main(argc: c_int, argv: *mut *const c_char, envp: *const *const c_char) -> c_int {
+    // SAFETY: musl passes the kernel's argv and envp unchanged, on the
+    // writable initial stack.
+    let mut args = unsafe { StartupArgs::new(argc, argv, envp) };
+    nsenter::sys::exit(nsenter::run(&mut args))
 }
 
 /// The unwinding personality routine that the prebuilt `core` refers to.

@@ -3,8 +3,11 @@
 
 use rustix::io::Errno;
 
-/// A message line under construction. Text past the capacity is dropped,
-/// which can only happen with a path longer than PATH_MAX in it.
+/// Bytes kept free at the end of a line for what follows a long text.
+const RESERVE: usize = 256;
+
+/// A message line under construction. A text too long for the line, which
+/// only a path longer than PATH_MAX can be, is cut in the middle of it.
 pub struct Line {
     bytes: heapless::Vec<u8, 4608>,
 }
@@ -29,10 +32,20 @@ impl Line {
         &self.bytes
     }
 
-    /// Appends bytes as they are.
+    /// Appends bytes as they are. A text that would leave less than
+    /// [`RESERVE`] bytes free is cut and marked with `...`, so the errno
+    /// text after a very long path still fits.
     pub fn text(&mut self, text: &[u8]) -> &mut Self {
         let room = self.bytes.capacity() - self.bytes.len();
-        let _ = self.bytes.extend_from_slice(&text[..text.len().min(room)]);
+        if text.len() + RESERVE <= room {
+            let _ = self.bytes.extend_from_slice(text);
+        } else {
+            let kept = room.saturating_sub(RESERVE);
+            let _ = self
+                .bytes
+                .extend_from_slice(text.get(..kept).unwrap_or(b""));
+            let _ = self.bytes.extend_from_slice(b"...");
+        }
         self
     }
 
@@ -60,8 +73,8 @@ impl Line {
     }
 
     /// Writes the line as it is, without adding a newline, to stdout.
-    pub fn write_stdout(&mut self) {
-        write_all(1, &self.bytes);
+    pub fn write_stdout(&mut self) -> Result<(), Errno> {
+        write_all(1, &self.bytes)
     }
 
     fn write_to(&mut self, fd: i32) {
@@ -70,7 +83,8 @@ impl Line {
                 *last = b'\n';
             }
         }
-        write_all(fd, &self.bytes);
+        // There is nowhere left to report a failed write to stderr.
+        let _ = write_all(fd, &self.bytes);
     }
 }
 
@@ -80,20 +94,20 @@ impl Default for Line {
     }
 }
 
-/// Writes all of `bytes` to the raw fd, retrying short writes. Errors are
-/// ignored: there is nowhere left to report them.
-pub fn write_all(fd: i32, mut bytes: &[u8]) {
+/// Writes all of `bytes` to the raw fd, retrying short writes.
+pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
     // SAFETY: the fd is only borrowed for the writes below; if it is closed
     // the writes fail with EBADF and nothing else happens.
     let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
     while !bytes.is_empty() {
         match rustix::io::write(fd, bytes) {
-            Ok(0) => return,
-            Ok(written) => bytes = &bytes[written..],
+            Ok(0) => return Err(Errno::IO),
+            Ok(written) => bytes = bytes.get(written..).unwrap_or(b""),
             Err(Errno::INTR) => continue,
-            Err(_) => return,
+            Err(errno) => return Err(errno),
         }
     }
+    Ok(())
 }
 
 /// Formats `value` in decimal into the end of `buffer` and returns the

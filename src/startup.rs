@@ -1,14 +1,17 @@
 //! The argv and envp that the C start-up code passes to `main`.
 
 use core::ffi::{c_char, c_int, CStr};
+use core::ptr;
 
 use crate::args::Argv;
 
 /// The process's own argv and envp, which live as long as the process.
 pub struct StartupArgs {
     count: usize,
-    argv: *const *const c_char,
+    argv: *mut *const c_char,
     pub envp: *const *const c_char,
+    /// The two words [`StartupArgs::prepend`] replaced, to put back.
+    replaced: [*const c_char; 2],
 }
 
 impl StartupArgs {
@@ -18,9 +21,10 @@ impl StartupArgs {
     ///
     /// `argv` contains `argc` NUL-terminated strings followed by NULL, and
     /// `envp` is a NULL-terminated array of NUL-terminated strings, as the
-    /// kernel and the C start-up code pass them; none of them is changed
+    /// kernel and the C start-up code pass them, in writable memory. Only
+    /// [`StartupArgs::prepend`] changes the array, and the strings live
     /// for the rest of the process.
-    pub unsafe fn new(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> Self {
+    pub unsafe fn new(argc: c_int, argv: *mut *const c_char, envp: *const *const c_char) -> Self {
         StartupArgs {
             count: if argv.is_null() {
                 0
@@ -29,6 +33,7 @@ impl StartupArgs {
             },
             argv,
             envp,
+            replaced: [ptr::null(); 2],
         }
     }
 
@@ -37,7 +42,46 @@ impl StartupArgs {
     pub fn tail(&self, index: usize) -> *const *const c_char {
         // SAFETY: `index` is at most `count`, so the pointer stays inside
         // the array or on its terminating NULL.
-        unsafe { self.argv.add(index.min(self.count)) }
+        unsafe { self.argv.add(index.min(self.count)).cast_const() }
+    }
+}
+
+impl StartupArgs {
+    /// Makes the argv tail at `index` into `FIRST SECOND ARGS...`, where
+    /// ARGS are the words after `index`, by overwriting words `index - 1`
+    /// and `index`. Returns the new tail, or `None` when `index` is 0 or
+    /// past the end. [`StartupArgs::restore`] undoes it.
+    pub fn prepend(
+        &mut self,
+        index: usize,
+        first: &'static CStr,
+        second: &CStr,
+    ) -> Option<*const *const c_char> {
+        if index == 0 || index >= self.count {
+            return None;
+        }
+        // SAFETY: `index - 1` and `index` are below `count`, so both slots
+        // are inside the argv array, which is writable process memory.
+        unsafe {
+            let slots = self.argv.add(index - 1);
+            self.replaced = [*slots, *slots.add(1)];
+            *slots = first.as_ptr();
+            *slots.add(1) = second.as_ptr();
+            Some(slots.cast_const())
+        }
+    }
+
+    /// Puts back the words replaced by [`StartupArgs::prepend`] at `index`.
+    pub fn restore(&mut self, index: usize) {
+        if index == 0 || index >= self.count {
+            return;
+        }
+        // SAFETY: as in `prepend`, both slots are inside the argv array.
+        unsafe {
+            let slots = self.argv.add(index - 1);
+            *slots = self.replaced[0];
+            *slots.add(1) = self.replaced[1];
+        }
     }
 }
 

@@ -19,10 +19,10 @@ type ProcPath = heapless::Vec<u8, 48>;
 /// A process whose namespaces and files nsenter uses.
 pub struct Process {
     pub pid: i32,
-    /// The pidfd from pidfd_open(2), when the kernel has it. It keeps the
-    /// process's identity fixed: its PID can be reused once it exits, the
-    /// pidfd cannot.
-    pidfd: Option<OwnedFd>,
+    /// The pidfd from pidfd_open(2), or its error. It keeps the process's
+    /// identity fixed: its PID can be reused once it exits, the pidfd
+    /// cannot.
+    pidfd: Result<OwnedFd, Errno>,
     /// Whether setns(2) accepts the pidfd (Linux 5.8 and later).
     setns_by_pidfd: bool,
 }
@@ -49,20 +49,24 @@ impl Process {
             }
             return Ok(Process::with_pidfd(target.pid, pidfd));
         }
-        Ok(match pidfd {
-            Ok(pidfd) => Process::with_pidfd(target.pid, pidfd),
-            Err(_) => Process {
+        match pidfd {
+            Ok(pidfd) => Ok(Process::with_pidfd(target.pid, pidfd)),
+            // Without /proc there is no fallback that could say more.
+            Err(Errno::SRCH) if !proc_mounted() => {
+                Err(Error::Open(pidfd_path(target.pid), Errno::SRCH))
+            }
+            Err(errno) => Ok(Process {
                 pid: target.pid,
-                pidfd: None,
+                pidfd: Err(errno),
                 setns_by_pidfd: false,
-            },
-        })
+            }),
+        }
     }
 
     fn with_pidfd(pid: i32, pidfd: OwnedFd) -> Process {
         Process {
             pid,
-            pidfd: Some(pidfd),
+            pidfd: Ok(pidfd),
             setns_by_pidfd: kernel_at_least(5, 8),
         }
     }
@@ -71,13 +75,21 @@ impl Process {
     pub fn entry_pidfd(&self) -> Option<BorrowedFd<'_>> {
         self.pidfd
             .as_ref()
+            .ok()
             .filter(|_| self.setns_by_pidfd)
             .map(|fd| fd.as_fd())
     }
 
-    /// Returns the pidfd, for calls such as pidfd_getfd(2).
-    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
-        self.pidfd.as_ref().map(|fd| fd.as_fd())
+    /// Returns the pidfd, for calls such as pidfd_getfd(2), or the error
+    /// of pidfd_open(2).
+    pub fn pidfd(&self) -> Result<BorrowedFd<'_>, Error<'static>> {
+        match &self.pidfd {
+            Ok(fd) => Ok(fd.as_fd()),
+            Err(Errno::NOSYS) => Err(Error::Plain(
+                "this kernel has no pidfd_open(2), from Linux 5.3",
+            )),
+            Err(errno) => Err(Error::Open(pidfd_path(self.pid), *errno)),
+        }
     }
 
     /// Opens `/proc/PID/FILE` with `O_CLOEXEC` added to `flags`.
@@ -100,13 +112,13 @@ impl Process {
     /// A pidfd polls readable once its process has exited; without a
     /// pidfd there is nothing to compare with.
     pub fn confirm_alive(&self) -> Result<(), Error<'static>> {
-        let Some(pidfd) = &self.pidfd else {
+        let Ok(pidfd) = &self.pidfd else {
             return Ok(());
         };
         let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
         match rustix::event::poll(&mut fds, Some(&Timespec::default())) {
             Ok(0) => Ok(()),
-            Ok(_) => Err(Error::Open(pidfd_path(self.pid), Errno::SRCH)),
+            Ok(_) => Err(Error::TargetExited(self.pid)),
             Err(errno) => Err(Error::Failed("poll of the pidfd", errno)),
         }
     }
@@ -119,12 +131,16 @@ const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// is not mounted at all, as in early initramfs shells, the message
 /// states that instead of the errno.
 pub fn proc_error(path: Path<'static>, errno: Errno) -> Error<'static> {
-    let mounted = rustix::fs::statfs(c"/proc").is_ok_and(|fs| fs.f_type == PROC_SUPER_MAGIC);
-    if mounted {
+    if proc_mounted() {
         Error::Open(path, errno)
     } else {
         Error::ProcNotMounted(path)
     }
+}
+
+/// Tells whether procfs is mounted at /proc.
+fn proc_mounted() -> bool {
+    rustix::fs::statfs(c"/proc").is_ok_and(|fs| fs.f_type == PROC_SUPER_MAGIC)
 }
 
 /// Returns stat(2) of `/proc/PID/FILE`.
