@@ -264,3 +264,69 @@ fn setuid_follow_maps_into_user_namespace() {
     assert_eq!(outcome.stdout, "5\n5\n", "program's uid and gid");
     assert_no_stderr(&outcome);
 }
+
+/// `--keep-caps` only acts on an entered user namespace. Without one,
+/// util-linux 2.40 and later ignore it and run the program.
+#[test]
+fn keep_caps_without_user_namespace_ignored() {
+    require_root!();
+    let target = Target::unshare(&["--uts"]);
+    let script = "readlink /proc/self/ns/uts; grep CapAmb /proc/self/status";
+
+    let outcome = nsenter(&[
+        "-t",
+        &target.pid_arg(),
+        "-u",
+        "--keep-caps",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]);
+
+    assert_success(&outcome);
+    assert_eq!(
+        outcome.stdout.lines().next(),
+        Some(target.ns("uts").as_str()),
+        "program's uts namespace"
+    );
+    assert_eq!(
+        capability_set(&outcome.stdout, "CapAmb"),
+        0,
+        "program's ambient set"
+    );
+    assert_no_stderr(&outcome);
+}
+
+/// `--all` skips the user namespace when the target shares ours, so
+/// `--keep-caps` has nothing to act on and the program still runs.
+#[test]
+fn keep_caps_all_own_user_namespace_runs() {
+    require_root!();
+    let target = Target::unshare(&["--uts"]);
+    let script = "readlink /proc/self/ns/uts; grep CapAmb /proc/self/status";
+
+    let outcome = nsenter(&[
+        "-t",
+        &target.pid_arg(),
+        "-a",
+        "--keep-caps",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]);
+
+    assert_success(&outcome);
+    assert_eq!(
+        outcome.stdout.lines().next(),
+        Some(target.ns("uts").as_str()),
+        "program's uts namespace"
+    );
+    assert_eq!(
+        capability_set(&outcome.stdout, "CapAmb"),
+        0,
+        "program's ambient set"
+    );
+    assert_no_stderr(&outcome);
+}

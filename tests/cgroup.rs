@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 fn cgroup2_mount_point() -> Option<PathBuf> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").expect("read /proc/self/mountinfo");
     for line in mountinfo.lines() {
-        // The fields after " - " are the file system type, the source and
-        // the super block options; the mount point is the fifth field.
+        // The mount point is the fifth field. The fields after " - " are
+        // the file system type, the source and the super block options.
         let Some((mount_fields, fs_fields)) = line.split_once(" - ") else {
             continue;
         };
@@ -103,8 +103,8 @@ impl Drop for TestCgroup {
     }
 }
 
-/// Returns from the calling test, with a printed reason, when no cgroup2
-/// hierarchy is mounted; otherwise evaluates to its mount point.
+/// Evaluates to the cgroup2 mount point, or returns from the calling test
+/// with a printed reason when no cgroup2 hierarchy is mounted.
 macro_rules! require_cgroup2 {
     () => {
         match cgroup2_mount_point() {

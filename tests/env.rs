@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{assert_no_stderr, assert_success, nsenter, nsenter_command, run, Target, TempDir};
+use common::{
+    assert_no_stderr, assert_success, nsenter, nsenter_command, run, Outcome, Target, TempDir,
+};
 use std::fs::{self, File};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
@@ -35,6 +37,15 @@ import os, resource
 resource.setrlimit(resource.RLIMIT_STACK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 environment = {f"V{i:02}": "x" * 100000 for i in range(40)}
 os.execve("/bin/sleep", ["sleep", "1000"], environment)
+"#;
+
+/// Python script that execs `/bin/sleep 1000` with 40,000 short variables
+/// (about 300 KB). That is more than the 32,768 variables for which
+/// nsenter's pointer table has room (VARIABLES_CAPACITY in
+/// src/environment.rs).
+const EXEC_SLEEP_WITH_MANY_VARIABLES: &str = r#"
+import os
+os.execve("/bin/sleep", ["sleep", "1000"], {f"V{i}": "" for i in range(40000)})
 "#;
 
 /// Returns from the calling test, with a printed reason, when Python is
@@ -222,16 +233,10 @@ fn env_shell_from_target_login() {
     assert_no_stderr(&outcome);
 }
 
-/// An environment larger than nsenter's fixed buffer is an error that names
-/// the limit, never a silently truncated environment.
-#[test]
-fn env_larger_than_buffer_rejected() {
-    require_root!();
-    require_python!();
-    let target = Target::spawn(&[PYTHON, "-c", EXEC_SLEEP_WITH_HUGE_ENVIRONMENT]);
-
-    let outcome = nsenter(&["-t", &target.pid_arg(), "-e", "--", "/usr/bin/env"]);
-
+/// Asserts that nsenter rejected the target's environment with status 1,
+/// no output and one `nsenter: ` line that names the environment and a
+/// limit (a number other than the target's PID).
+fn assert_environment_rejected(outcome: &Outcome, target: &Target) {
     assert_eq!(outcome.code(), Some(1), "exit status; {:?}", outcome.status);
     assert_eq!(outcome.stdout, "", "stdout must be empty (no program ran)");
     assert_eq!(
@@ -258,7 +263,58 @@ fn env_larger_than_buffer_rejected() {
         .collect();
     assert!(
         !numbers.is_empty(),
-        "message names the size limit: {}",
+        "message names the limit: {}",
         outcome.stderr
     );
+}
+
+/// An environment larger than nsenter's fixed buffer is an error that names
+/// the limit, never a silently truncated environment.
+#[test]
+fn env_larger_than_buffer_rejected() {
+    require_root!();
+    require_python!();
+    let target = Target::spawn(&[PYTHON, "-c", EXEC_SLEEP_WITH_HUGE_ENVIRONMENT]);
+
+    let outcome = nsenter(&["-t", &target.pid_arg(), "-e", "--", "/usr/bin/env"]);
+
+    assert_environment_rejected(&outcome, &target);
+}
+
+/// More variables than fit in nsenter's table of variable pointers is an
+/// error too, even when their bytes fit in the buffer.
+#[test]
+fn env_too_many_variables_rejected() {
+    require_root!();
+    require_python!();
+    let target = Target::spawn(&[PYTHON, "-c", EXEC_SLEEP_WITH_MANY_VARIABLES]);
+
+    let outcome = nsenter(&["-t", &target.pid_arg(), "-e", "--", "/usr/bin/env"]);
+
+    assert_environment_rejected(&outcome, &target);
+}
+
+/// A target whose SHELL is empty gets `/bin/sh`, still as a login shell.
+#[test]
+fn env_empty_shell_uses_bin_sh() {
+    require_root!();
+    let dir = TempDir::new("env-empty-shell");
+    let commands = dir.join("commands");
+    fs::write(&commands, "echo \"$0\"\n").expect("write the shell's input");
+    let target = Target::spawn(&[
+        "env",
+        "-i",
+        "SHELL=",
+        "PATH=/usr/bin:/bin",
+        "/bin/sleep",
+        "1000",
+    ]);
+
+    let mut command = nsenter_command(&["-t", &target.pid_arg(), "-e"]);
+    command.stdin(File::open(&commands).expect("open the shell's input"));
+    let outcome = run(&mut command);
+
+    assert_success(&outcome);
+    assert_eq!(outcome.stdout, "-sh\n", "shell's argv[0]");
+    assert_no_stderr(&outcome);
 }

@@ -82,7 +82,10 @@ fn user_own_namespace_reassociate_fails() {
 
     let outcome = nsenter(&["-t", &target.pid_arg(), "-U", "true"]);
 
-    assert_error(&outcome, "nsenter: reassociate to namespace 'ns/user' failed: Invalid argument");
+    assert_error(
+        &outcome,
+        "nsenter: reassociate to namespace 'ns/user' failed: Invalid argument",
+    );
 }
 
 #[test]

@@ -18,12 +18,37 @@ fn follow_context_without_selinux_rejected() {
     let target = Target::unshare(&["--uts"]);
 
     for option in ["-Z", "--follow-context"] {
-        let outcome = nsenter(&["-t", &target.pid_arg(), "-u", option, "--", "echo", "program ran"]);
+        let outcome = nsenter(&[
+            "-t",
+            &target.pid_arg(),
+            "-u",
+            option,
+            "--",
+            "echo",
+            "program ran",
+        ]);
 
-        assert_eq!(outcome.code(), Some(1), "exit status with {option}; {outcome:?}");
-        assert_eq!(outcome.stdout, "", "the program must not run with {option}; {outcome:?}");
-        assert_eq!(outcome.stderr_lines().len(), 1, "stderr lines with {option}; {outcome:?}");
-        assert!(outcome.stderr.starts_with("nsenter: "), "stderr prefix with {option}; {outcome:?}");
-        assert!(outcome.stderr.contains("SELinux"), "message names SELinux with {option}; {outcome:?}");
+        assert_eq!(
+            outcome.code(),
+            Some(1),
+            "exit status with {option}; {outcome:?}"
+        );
+        assert_eq!(
+            outcome.stdout, "",
+            "the program must not run with {option}; {outcome:?}"
+        );
+        assert_eq!(
+            outcome.stderr_lines().len(),
+            1,
+            "stderr lines with {option}; {outcome:?}"
+        );
+        assert!(
+            outcome.stderr.starts_with("nsenter: "),
+            "stderr prefix with {option}; {outcome:?}"
+        );
+        assert!(
+            outcome.stderr.contains("SELinux"),
+            "message names SELinux with {option}; {outcome:?}"
+        );
     }
 }

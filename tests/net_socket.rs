@@ -1,5 +1,5 @@
 //! `-N FD`/`--net-socket FD`: enter the network namespace of the socket
-//! that the target holds as FD (pidfd_getfd(2), then the SIOCGSKNS ioctl),
+//! that is open in the target as FD (pidfd_getfd(2), then the SIOCGSKNS ioctl),
 //! which may differ from the target's own network namespace.
 
 mod common;
@@ -10,12 +10,12 @@ use std::path::Path;
 
 const PYTHON: &str = "/usr/bin/python3";
 
-/// The descriptor number at which the target holds its socket.
+/// The descriptor number of the socket in the target.
 const SOCKET_FD: &str = "7";
 
-/// Python script, run in a new network namespace A: it opens a UDP socket
-/// as fd 7, writes the `net:[INODE]` link of A to the file named by its
-/// argument, moves itself to a second new network namespace B with
+/// Python script, run in a new network namespace A. It opens a UDP socket
+/// as fd 7 and writes the `net:[INODE]` link of A to the file named by its
+/// argument. Then it moves itself to a second new network namespace B with
 /// unshare(CLONE_NEWNET) and execs `sleep 1000`, keeping fd 7. The socket
 /// keeps A alive.
 const SOCKET_THEN_NEW_NAMESPACE: &str = r#"
@@ -255,4 +255,32 @@ fn net_socket_invalid_number_rejected() {
             "stderr for -N '{fd}'; {outcome:?}"
         );
     }
+}
+
+/// `-N` wins over `-n`: the socket names the network namespace.
+#[test]
+fn net_socket_overrides_net_option() {
+    require_root!();
+    require_python!();
+    let socket_target = start_socket_target();
+    let pid = socket_target.target.pid_arg();
+
+    let outcome = nsenter(&[
+        "-t",
+        &pid,
+        "-n",
+        "-N",
+        SOCKET_FD,
+        "--",
+        "readlink",
+        "/proc/self/ns/net",
+    ]);
+
+    assert_success(&outcome);
+    assert_eq!(
+        outcome.stdout.trim_end(),
+        socket_target.socket_ns,
+        "program's net namespace"
+    );
+    assert_no_stderr(&outcome);
 }

@@ -152,9 +152,9 @@ fn pid_inode_of_dead_process_rejected() {
     assert_rejected(&outcome);
 }
 
-/// A real PID reuse: inside a new PID namespace (whose PIDs only this test
-/// allocates) a `sleep` is started, its pidfd inode noted and the process
-/// killed; `ns_last_pid` is then set so the next `sleep` gets the same PID,
+/// A real PID reuse, inside a new PID namespace whose PIDs only this test
+/// allocates. A `sleep` is started, its pidfd inode noted and the process
+/// killed. Setting `ns_last_pid` makes the next `sleep` get the same PID,
 /// and nsenter is given that PID with the old inode.
 #[test]
 fn pid_inode_after_pid_reuse_rejected() {
@@ -174,7 +174,7 @@ exec {nsenter} -t "$new:$inode" -u -- true
         nsenter = nsenter_bin.display()
     );
     // nsenter runs as PID 1 of the new PID namespace, so its exit kills the
-    // second `sleep`; --kill-child kills the namespace if the test dies.
+    // second `sleep`. --kill-child kills the namespace if the test dies.
     let outcome = run(Command::new("unshare").args([
         "--pid",
         "--fork",

@@ -98,7 +98,11 @@ fn exit_statuses_zero_to_255() {
 
             let outcome = nsenter(&["-t", &pid, namespace_option, "sh", "-c", &script]);
 
-            assert_eq!(outcome.code(), Some(status), "exit status with {namespace_option}; {outcome:?}");
+            assert_eq!(
+                outcome.code(),
+                Some(status),
+                "exit status with {namespace_option}; {outcome:?}"
+            );
             assert_eq!(outcome.stdout, "");
             assert_no_stderr(&outcome);
         }
@@ -112,7 +116,14 @@ fn ignored_sigchld_still_reports_status() {
     // children at once, so the forking parent must reset it to default
     // before the fork to see the child's status.
     let target = Target::unshare(&["--pid", "--fork"]);
-    let mut command = nsenter_command(&["-t", &target.pid_arg(), "-p", "sh", "-c", "echo out; exit 42"]);
+    let mut command = nsenter_command(&[
+        "-t",
+        &target.pid_arg(),
+        "-p",
+        "sh",
+        "-c",
+        "echo out; exit 42",
+    ]);
     // SAFETY: the closure runs in the forked child before exec and only
     // calls signal, which is async-signal-safe.
     unsafe {
@@ -138,7 +149,11 @@ fn sigkill_death_reraised_by_parent() {
     let outcome = nsenter(&["-t", &pid, "-p", "sh", "-c", "kill -KILL $$"]);
 
     assert_eq!(outcome.code(), None, "no exit code; {outcome:?}");
-    assert_eq!(outcome.signal(), Some(common::SIGKILL), "killed by the child's signal; {outcome:?}");
+    assert_eq!(
+        outcome.signal(),
+        Some(common::SIGKILL),
+        "killed by the child's signal; {outcome:?}"
+    );
     assert_eq!(outcome.stdout, "");
     assert_no_stderr(&outcome);
 }

@@ -198,13 +198,34 @@ fn root_inside_target_mount_namespace() {
         "mount -t tmpfs none {dir}/other && echo mounted > {dir}/other/file && exec chroot {dir} /bin/sh -c 'cd /sub && exec /bin/sleep 1000'",
         dir = root.path_str()
     );
-    let target = Target::spawn(&["unshare", "--mount", "--propagation", "private", "sh", "-c", &script]);
+    let target = Target::spawn(&[
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+    ]);
     let pid = target.pid_arg();
 
-    let outcome = nsenter(&["-t", &pid, "-m", "-r", "-w", "/bin/sh", "-c", "pwd; cat /other/file /marker"]);
+    let outcome = nsenter(&[
+        "-t",
+        &pid,
+        "-m",
+        "-r",
+        "-w",
+        "/bin/sh",
+        "-c",
+        "pwd; cat /other/file /marker",
+    ]);
 
     assert_success(&outcome);
-    assert_eq!(outcome.stdout, format!("/sub\nmounted\n{MARKER_TEXT}"), "cwd, the tmpfs file and the marker");
+    assert_eq!(
+        outcome.stdout,
+        format!("/sub\nmounted\n{MARKER_TEXT}"),
+        "cwd, the tmpfs file and the marker"
+    );
     assert_no_stderr(&outcome);
 }
 

@@ -55,7 +55,8 @@ impl InstalledCopy {
             eprintln!("{} is on a nosuid mount", dir.path_str());
             return None;
         }
-        fs::set_permissions(&dir.path, fs::Permissions::from_mode(0o755)).expect("chmod the temp dir");
+        fs::set_permissions(&dir.path, fs::Permissions::from_mode(0o755))
+            .expect("chmod the temp dir");
         let path = dir.join("nsenter");
         // cp writes the copy in its own process: a write descriptor open in
         // this multithreaded test process could leak into a concurrently
@@ -70,7 +71,11 @@ impl InstalledCopy {
     fn run_as_nobody(&self, args: &[&str]) -> Outcome {
         let mut command = Command::new("setpriv");
         command
-            .args([&format!("--reuid={NOBODY}"), &format!("--regid={NOBODY}"), "--clear-groups"])
+            .args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+            ])
             .arg(&self.path)
             .args(args)
             .stdin(Stdio::null());
@@ -83,12 +88,22 @@ impl InstalledCopy {
 fn assert_rejected_as_set_id(outcome: &Outcome) {
     assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
     assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
-    assert_eq!(outcome.stderr_lines().len(), 1, "one stderr line; {outcome:?}");
-    assert!(outcome.stderr.starts_with("nsenter: "), "stderr prefix; {outcome:?}");
+    assert_eq!(
+        outcome.stderr_lines().len(),
+        1,
+        "one stderr line; {outcome:?}"
+    );
+    assert!(
+        outcome.stderr.starts_with("nsenter: "),
+        "stderr prefix; {outcome:?}"
+    );
     let names_set_id = ["set-user-ID", "set-group-ID", "setuid", "setgid"]
         .iter()
         .any(|term| outcome.stderr.contains(term));
-    assert!(names_set_id, "message explains the set-ID install; {outcome:?}");
+    assert!(
+        names_set_id,
+        "message explains the set-ID install; {outcome:?}"
+    );
 }
 
 #[test]
@@ -125,7 +140,9 @@ fn setgid_install_rejected_for_user() {
 fn setuid_install_rejected_without_namespace() {
     require_root!();
     let Some(copy) = InstalledCopy::new(0o4755) else {
-        eprintln!("skipped setuid_install_rejected_without_namespace: set-user-ID bits are ignored here");
+        eprintln!(
+            "skipped setuid_install_rejected_without_namespace: set-user-ID bits are ignored here"
+        );
         return;
     };
 
@@ -146,12 +163,23 @@ fn setuid_install_run_by_root_works() {
     let target = Target::unshare(&["--uts"]);
     let mut command = Command::new(&copy.path);
     command
-        .args(["-t", &target.pid_arg(), "-u", "--", "readlink", "/proc/self/ns/uts"])
+        .args([
+            "-t",
+            &target.pid_arg(),
+            "-u",
+            "--",
+            "readlink",
+            "/proc/self/ns/uts",
+        ])
         .stdin(Stdio::null());
 
     let outcome = run(&mut command);
 
     assert_success(&outcome);
-    assert_eq!(outcome.stdout.trim_end(), target.ns("uts"), "program's uts namespace");
+    assert_eq!(
+        outcome.stdout.trim_end(),
+        target.ns("uts"),
+        "program's uts namespace"
+    );
     assert_no_stderr(&outcome);
 }

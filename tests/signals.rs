@@ -31,6 +31,9 @@ const FORWARDED_SIGNALS: [(i32, &str); 6] = [
     (12, "USR2"),
 ];
 
+/// Maximum time stderr may stay open after nsenter exited.
+const STDERR_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 const SIGINT: i32 = 2;
 const SIGQUIT: i32 = 3;
 const SIGTERM: i32 = 15;
@@ -46,6 +49,8 @@ extern "C" {
 struct RunningNsenter {
     child: Child,
     stdout_lines: mpsc::Receiver<String>,
+    /// Receives all of stderr once the pipe closes.
+    stderr_text: mpsc::Receiver<String>,
 }
 
 impl RunningNsenter {
@@ -68,19 +73,32 @@ impl RunningNsenter {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn nsenter");
+
+        // Both pipes are read on threads: when nsenter fails to forward a
+        // signal, the orphaned program keeps them open, and the test must
+        // still end with a message instead of blocking on a read.
         let stdout = child.stdout.take().expect("stdout is piped");
-        let (sender, stdout_lines) = mpsc::channel();
+        let (line_sender, stdout_lines) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
+                if line_sender.send(line).is_err() {
                     break;
                 }
             }
         });
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let (text_sender, stderr_text) = mpsc::channel();
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = text_sender.send(text);
+        });
+
         RunningNsenter {
             child,
             stdout_lines,
+            stderr_text,
         }
     }
 
@@ -93,8 +111,11 @@ impl RunningNsenter {
         match self.stdout_lines.recv_timeout(REACTION_TIMEOUT) {
             Ok(line) => line,
             Err(error) => {
-                let stderr = self.kill_and_read_stderr();
-                panic!("no stdout line ({waiting_for}) from nsenter: {error}; stderr: {stderr}");
+                let _ = self.child.kill();
+                panic!(
+                    "no stdout line ({waiting_for}) from nsenter: {error}; stderr: {}",
+                    self.stderr()
+                );
             }
         }
     }
@@ -107,30 +128,22 @@ impl RunningNsenter {
                 return status;
             }
             if Instant::now() >= deadline {
-                let stderr = self.kill_and_read_stderr();
-                panic!("nsenter did not exit within {REACTION_TIMEOUT:?}; stderr: {stderr}");
+                let _ = self.child.kill();
+                panic!(
+                    "nsenter did not exit within {REACTION_TIMEOUT:?}; stderr: {}",
+                    self.stderr()
+                );
             }
             thread::sleep(Duration::from_millis(5));
         }
     }
 
-    fn kill_and_read_stderr(&mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        stderr
-    }
-
-    /// Returns nsenter's stderr; call only after it exited.
+    /// Returns all of stderr, or a note when a process still has the
+    /// pipe open after `STDERR_CLOSE_TIMEOUT`.
     fn stderr(&mut self) -> String {
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        stderr
+        self.stderr_text
+            .recv_timeout(STDERR_CLOSE_TIMEOUT)
+            .unwrap_or_else(|_| "(stderr still open: a process outlived nsenter)".to_string())
     }
 }
 

@@ -108,7 +108,7 @@ fn user_parent_with_target_uts() {
 }
 
 /// Control for the test above: plain `-U` enters the target's own (inner)
-/// user namespace, so the two options are told apart.
+/// user namespace, so the two tests tell the options apart.
 #[test]
 fn user_parent_absent_enters_own_namespace() {
     require_root!();
@@ -124,4 +124,64 @@ fn user_parent_absent_enters_own_namespace() {
         "program's user namespace"
     );
     assert_no_stderr(&outcome);
+}
+
+/// `--user-parent` alone enables the user namespace too, as in util-linux.
+#[test]
+fn user_parent_alone_enters_outer_namespace() {
+    require_root!();
+    let nested = start_nested_target();
+    let pid = nested.target.pid_arg();
+
+    let outcome = nsenter(&[
+        "-t",
+        &pid,
+        "--user-parent",
+        "--",
+        "readlink",
+        "/proc/self/ns/user",
+    ]);
+
+    assert_success(&outcome);
+    assert_eq!(
+        outcome.stdout.trim_end(),
+        nested.outer_ns,
+        "program's user namespace"
+    );
+    assert_no_stderr(&outcome);
+}
+
+/// The initial user namespace has no parent, so the ioctl fails with EPERM
+/// and nsenter must stop before it runs the program.
+#[test]
+fn user_parent_of_initial_namespace_rejected() {
+    require_root!();
+    let target = Target::unshare(&["--uts"]);
+    assert_eq!(
+        target.ns("user"),
+        own_ns("user"),
+        "the target shares our user namespace"
+    );
+
+    let outcome = nsenter(&[
+        "-t",
+        &target.pid_arg(),
+        "-U",
+        "--user-parent",
+        "--",
+        "echo",
+        "program ran",
+    ]);
+
+    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
+    assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
+    assert_eq!(
+        outcome.stderr_lines().len(),
+        1,
+        "one stderr line; {outcome:?}"
+    );
+    assert!(
+        outcome.stderr.starts_with("nsenter: "),
+        "stderr prefix; {outcome:?}"
+    );
 }

@@ -40,9 +40,8 @@ const GOAL_SYSCALLS: usize = 15;
 /// The page this command writes, relative to the workspace root.
 const PAGE: &str = "docs/benchmarks.md";
 
-/// Why the release nsenter makes each system call, read from src/ when this table was written.
-// NOTE: these reasons describe the source at the time of writing; a call that src/ adds or drops
-// shows up in the generated counts but not here.
+/// The reason for each system call of the release nsenter, as read from src/ when this table was written.
+// NOTE: a call that src/ adds or drops later changes the generated counts but not this table.
 const SYSCALL_REASONS: &[(&str, &str)] = &[
     ("arch_prctl", "musl's static start-up sets the thread pointer before `main`"),
     ("set_tid_address", "musl's static start-up, before `main`"),
@@ -109,7 +108,13 @@ fn ensure_tool(program: &str, package: &str) -> Result<()> {
     if !cmd::is_root() {
         bail!("{program} is not on PATH: run 'sudo apt-get install {package}'");
     }
-    let install = || cmd::run(Command::new("apt-get").args(["install", "-y", package]));
+    let install = || {
+        cmd::run(
+            Command::new("apt-get")
+                .args(["install", "-y", package])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    };
     if install().is_err() {
         debs::update_package_lists()?;
         install().with_context(|| format!("cannot install the Debian package {package}"))?;
@@ -250,6 +255,7 @@ impl Target {
         unshare
             .args([
                 "--fork",
+                "--kill-child",
                 "--pid",
                 "--mount-proc",
                 "--uts",
@@ -270,7 +276,8 @@ impl Target {
                 pid,
             }),
             Err(error) => {
-                // `child` is the unshare started above; killing it by its PID ends its sleep too.
+                // `child` is the unshare started above. Killing it by its PID ends its child too,
+                // because --kill-child makes the kernel send SIGKILL to that child when unshare dies.
                 let _ = child.kill();
                 let _ = child.wait();
                 Err(error.context("cannot start the target"))
@@ -518,7 +525,7 @@ fn measure_times(tools: &Tools, target: u32, work_dir: &Path) -> Result<Vec<Timi
         let times = parse_hyperfine_times(&text);
         if times.len() != order.len() {
             bail!(
-                "{} holds {} results for {} commands",
+                "{} contains {} results for {} commands",
                 json.display(),
                 times.len(),
                 order.len()
@@ -740,6 +747,8 @@ struct Machine {
     busybox: String,
     hyperfine: String,
     strace: String,
+    /// LC_ALL, else LANG, of the measured commands' environment.
+    locale: String,
 }
 
 fn describe_machine(tools: &Tools) -> Result<Machine> {
@@ -752,7 +761,8 @@ fn describe_machine(tools: &Tools) -> Result<Machine> {
         .unwrap_or_else(|| "unknown".to_string());
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
         .context("cannot read /proc/sys/kernel/osrelease")?;
-    // busybox without an applet name prints its version and exits with status 1 on some builds.
+    // busybox without an applet name prints its version and usage. Its exit status is not checked
+    // because it is no part of what this command measures.
     let busybox = Command::new(&tools.busybox)
         .output()
         .with_context(|| format!("cannot run {}", tools.busybox.display()))?;
@@ -770,8 +780,19 @@ fn describe_machine(tools: &Tools) -> Result<Machine> {
         )?),
         busybox: first_line(String::from_utf8_lossy(&busybox.stdout).into_owned()),
         hyperfine: first_line(cmd::output(Command::new("hyperfine").arg("--version"))?),
+        locale: locale(),
         strace: first_line(cmd::output(Command::new("strace").arg("-V"))?),
     })
+}
+
+fn locale() -> String {
+    ["LC_ALL", "LANG"]
+        .iter()
+        .find_map(|name| {
+            let value = std::env::var(name).ok().filter(|value| !value.is_empty())?;
+            Some(format!("{name}={value}"))
+        })
+        .unwrap_or_else(|| "LANG and LC_ALL unset".to_string())
 }
 
 /// Returns the commit of the source and whether the files the binary is built from differ from it.
@@ -804,7 +825,8 @@ fn describe_commit() -> String {
 fn render(tools: &Tools, results: &Results) -> Result<String> {
     let machine = describe_machine(tools)?;
     let mut page = String::new();
-    render_header(&mut page, tools, results, &machine)?;
+    render_header(&mut page, tools, &machine)?;
+    render_commands(&mut page, results)?;
     render_goals(&mut page, results)?;
     render_sizes(&mut page, results)?;
     render_times(&mut page, results)?;
@@ -814,19 +836,11 @@ fn render(tools: &Tools, results: &Results) -> Result<String> {
     Ok(page)
 }
 
-fn render_header(
-    page: &mut String,
-    tools: &Tools,
-    results: &Results,
-    machine: &Machine,
-) -> Result<()> {
-    let root = cmd::repo_root().display().to_string() + "/";
-    let relative = |path: &Path| path.display().to_string().replace(&root, "");
+fn render_header(page: &mut String, tools: &Tools, machine: &Machine) -> Result<()> {
+    let relative = |path: &Path| relative_path(&path.display().to_string());
     writeln!(page, "# Benchmarks\n")?;
-    writeln!(
-        page,
-        "Written by `cargo xtask bench`; run it again to refresh every number on this page.\n"
-    )?;
+    writeln!(page, "Written by `cargo xtask bench`, run as root from the workspace root. Run it again to refresh every number on this page.\n")?;
+
     writeln!(page, "## Machine and software\n")?;
     writeln!(page, "| | |\n|---|---|")?;
     writeln!(page, "| date | {} |", machine.date)?;
@@ -856,28 +870,32 @@ fn render_header(
         "| tools | {}, {} |",
         machine.hyperfine, machine.strace
     )?;
+    writeln!(
+        page,
+        "| locale | {} (glibc programs load locale files for it) |",
+        machine.locale
+    )?;
     writeln!(page)?;
-    writeln!(page, "## Commands\n")?;
-    writeln!(page, "The target is a `sleep 600` started with `unshare --fork --pid --mount-proc --uts --ipc --net --mount sleep 600`; PID {} below is that `sleep`. It shares the host's root filesystem, so `{PROGRAM}` exists in its mount namespace. Every command line enters it and runs `{PROGRAM}`:\n", results.target)?;
-    writeln!(page, "| label | command line |\n|---|---|")?;
-    for timing in &results.times {
-        writeln!(
-            page,
-            "| {} | `{}` |",
-            timing.label,
-            relative_argv(&timing.argv, &root)
-        )?;
-    }
-    writeln!(page)?;
-    writeln!(page, "Busybox 1.35 `nsenter` has no `-a` and cannot enter cgroup or time namespaces, so no flag set of it equals `-a`; its `-a` cells are empty.\n")?;
     Ok(())
 }
 
-fn relative_argv(argv: &[String], root: &str) -> String {
-    argv.iter()
-        .map(|arg| arg.replace(root, ""))
-        .collect::<Vec<_>>()
-        .join(" ")
+fn render_commands(page: &mut String, results: &Results) -> Result<()> {
+    writeln!(page, "## Commands\n")?;
+    writeln!(page, "The target is a `sleep 600` started with `unshare --fork --kill-child --pid --mount-proc --uts --ipc --net --mount sleep 600`, and PID {} below is that `sleep`. It shares the host's root filesystem, so `{PROGRAM}` exists in its mount namespace. Paths are relative to the workspace root.\n", results.target)?;
+    writeln!(page, "| label | command line |\n|---|---|")?;
+    for timing in &results.times {
+        let argv: Vec<String> = timing.argv.iter().map(|arg| relative_path(arg)).collect();
+        writeln!(page, "| {} | `{}` |", timing.label, argv.join(" "))?;
+    }
+    writeln!(page)?;
+    writeln!(page, "Busybox 1.35 `nsenter` has no `-a` and cannot enter cgroup or time namespaces, so no flag set of it equals `-a`, and the page has no busybox `-a` row.\n")?;
+    Ok(())
+}
+
+/// Returns `path` relative to the workspace root when it lies inside it.
+fn relative_path(path: &str) -> String {
+    let root = cmd::repo_root().display().to_string() + "/";
+    path.strip_prefix(&root).unwrap_or(path).to_string()
 }
 
 /// Returns the median wall time of `label`, in seconds.
@@ -903,62 +921,60 @@ fn syscalls_of(results: &Results, entry: Entry) -> Option<&SyscallCount> {
 }
 
 /// Formats whether `measured` is at most `goal`, and by how much it misses.
-fn verdict(measured: f64, goal: f64, unit: &str) -> String {
+fn verdict(measured: f64, goal: f64) -> String {
     if measured <= goal {
-        "met".to_string()
-    } else {
-        format!(
-            "missed by {:.2}{unit} ({:.0} % over)",
-            measured - goal,
-            (measured / goal - 1.0) * 100.0
-        )
+        return "met".to_string();
+    }
+    let over = (measured / goal - 1.0) * 100.0;
+    format!("missed by {:.2} ({over:.0} % over)", measured - goal)
+}
+
+fn ours(selection: Selection) -> Entry {
+    Entry {
+        tool: Tool::Ours,
+        selection,
+    }
+}
+
+fn util_linux(selection: Selection) -> Entry {
+    Entry {
+        tool: Tool::UtilLinux,
+        selection,
     }
 }
 
 fn render_goals(page: &mut String, results: &Results) -> Result<()> {
     writeln!(page, "## Goals\n")?;
     writeln!(page, "| goal | measured | result |\n|---|---|---|")?;
+
     let size = results.sizes.ours;
-    let size_verdict = if size <= GOAL_SIZE_BYTES {
+    let size_result = if size <= GOAL_SIZE_BYTES {
         "met".to_string()
     } else {
+        let over = (size as f64 / GOAL_SIZE_BYTES as f64 - 1.0) * 100.0;
         format!(
-            "missed by {} bytes ({:.0} % over)",
-            size - GOAL_SIZE_BYTES,
-            (size as f64 / GOAL_SIZE_BYTES as f64 - 1.0) * 100.0
+            "missed by {} bytes ({over:.0} % over)",
+            size - GOAL_SIZE_BYTES
         )
     };
-    writeln!(page, "| binary at most {} KiB ({GOAL_SIZE_BYTES} bytes) | {size} bytes ({:.1} KiB) | {size_verdict} |", GOAL_SIZE_BYTES / 1024, size as f64 / 1024.0)?;
+    writeln!(
+        page,
+        "| binary at most {} KiB ({GOAL_SIZE_BYTES} bytes) | {size} bytes ({}) | {size_result} |",
+        GOAL_SIZE_BYTES / 1024,
+        kib(size)
+    )?;
+
     let floor = median_of(results, "floor");
     for selection in [Selection::Named, Selection::All] {
-        let ours = median_of_entry(
-            results,
-            Entry {
-                tool: Tool::Ours,
-                selection,
-            },
-        );
-        let util_linux = median_of_entry(
-            results,
-            Entry {
-                tool: Tool::UtilLinux,
-                selection,
-            },
-        );
+        let ours_median = median_of_entry(results, ours(selection));
+        let to_util_linux = ours_median / median_of_entry(results, util_linux(selection));
+        let to_floor = ours_median / floor;
         let flags = selection.label();
-        writeln!(page, "| `{flags}`: median wall time at most {GOAL_UTIL_LINUX_RATIO} of util-linux's | {:.2} | {} |", ours / util_linux, verdict(ours / util_linux, GOAL_UTIL_LINUX_RATIO, ""))?;
-        writeln!(
-            page,
-            "| `{flags}`: median wall time at most {GOAL_FLOOR_RATIO} of the floor | {:.2} | {} |",
-            ours / floor,
-            verdict(ours / floor, GOAL_FLOOR_RATIO, "")
-        )?;
+        writeln!(page, "| `{flags}`: median wall time at most {GOAL_UTIL_LINUX_RATIO} of util-linux's | {to_util_linux:.3} | {} |", verdict(to_util_linux, GOAL_UTIL_LINUX_RATIO))?;
+        writeln!(page, "| `{flags}`: median wall time at most {GOAL_FLOOR_RATIO} of the floor | {to_floor:.3} | {} |", verdict(to_floor, GOAL_FLOOR_RATIO))?;
     }
-    let all = Entry {
-        tool: Tool::Ours,
-        selection: Selection::All,
-    };
-    if let Some(count) = syscalls_of(results, all) {
+
+    if let Some(count) = syscalls_of(results, ours(Selection::All)) {
         let total = count.total();
         let result = if total <= GOAL_SYSCALLS {
             "met".to_string()
@@ -967,6 +983,7 @@ fn render_goals(page: &mut String, results: &Results) -> Result<()> {
         };
         writeln!(page, "| `-a`: at most {GOAL_SYSCALLS} system calls of its own, fork and wait included | {total} | {result} |")?;
     }
+
     let heap: usize = results
         .syscalls
         .iter()
@@ -986,6 +1003,7 @@ fn kib(bytes: u64) -> String {
 fn render_sizes(page: &mut String, results: &Results) -> Result<()> {
     let sizes = &results.sizes;
     let util_linux_total: u64 = sizes.util_linux.iter().map(|(_, bytes)| bytes).sum();
+
     writeln!(page, "## Size\n")?;
     writeln!(page, "File sizes on disk. util-linux's `nsenter` is dynamically linked, so its row adds the shared libraries that `ldd /usr/bin/nsenter` lists (the vDSO has no file), with symlinks resolved.\n")?;
     writeln!(
@@ -993,6 +1011,7 @@ fn render_sizes(page: &mut String, results: &Results) -> Result<()> {
         "| binary | bytes | KiB | ÷ ours |\n|---|---:|---:|---:|"
     )?;
     let ratio = |bytes: u64| bytes as f64 / sizes.ours as f64;
+
     writeln!(
         page,
         "| ours (stripped, static) | {} | {} | 1.00 |",
@@ -1021,6 +1040,7 @@ fn render_sizes(page: &mut String, results: &Results) -> Result<()> {
         )?;
     }
     writeln!(page)?;
+
     writeln!(page, "Sections of ours as `size -A` lists them. `.bss` takes memory at run time but no bytes in the file.\n")?;
     writeln!(page, "| section | bytes |\n|---|---:|")?;
     for (name, bytes) in &sizes.ours_sections {
@@ -1032,21 +1052,15 @@ fn render_sizes(page: &mut String, results: &Results) -> Result<()> {
 
 fn render_times(page: &mut String, results: &Results) -> Result<()> {
     writeln!(page, "## Wall time\n")?;
-    writeln!(page, "Measured with `hyperfine -N` (no shell, so each run is one fork and execve by hyperfine plus the command) in {ROUNDS} rounds. Each round is one hyperfine invocation that runs every command {WARMUP_RUNS} times as warm-up and then {RUNS_PER_ROUND} times in a row, one command after another, and the order of the commands rotates by one from round to round; the statistics pool all {} runs of a command. Variables starting with `LD_` are removed from the environment of every measured command, because `cargo run` sets LD_LIBRARY_PATH for xtask and the dynamically linked programs would search it. The floor is `{PROGRAM}` started directly, which every command line here ends by running.\n", ROUNDS * RUNS_PER_ROUND)?;
+    writeln!(page, "Measured with `hyperfine -N` (no shell, so each run is one fork and execve by hyperfine plus the command) in {ROUNDS} rounds. Each round is one hyperfine invocation that runs every command {WARMUP_RUNS} times as warm-up and then {RUNS_PER_ROUND} times in a row, one command after another. The order of the commands rotates by one from round to round, so the runs of all commands interleave in blocks. The statistics pool all {} runs of a command. Variables starting with `LD_` are removed from the environment of every measured command, because `cargo run` sets LD_LIBRARY_PATH for xtask and the dynamically linked programs would search it. The floor is `{PROGRAM}` started directly, which every command line here ends by running.\n", ROUNDS * RUNS_PER_ROUND)?;
     writeln!(page, "| command | median ms | p25–p75 ms | min–max ms | ÷ util-linux | ÷ floor |\n|---|---:|---:|---:|---:|---:|")?;
     let floor = median_of(results, "floor");
     for timing in &results.times {
         let summary = Summary::of(&timing.seconds);
         let to_util_linux = match timing.entry {
             Some(entry) => {
-                let util_linux = median_of_entry(
-                    results,
-                    Entry {
-                        tool: Tool::UtilLinux,
-                        ..entry
-                    },
-                );
-                format!("{:.2}", summary.median / util_linux)
+                let util_linux_median = median_of_entry(results, util_linux(entry.selection));
+                format!("{:.2}", summary.median / util_linux_median)
             }
             None => String::new(),
         };
@@ -1069,12 +1083,13 @@ fn render_times(page: &mut String, results: &Results) -> Result<()> {
 
 fn render_syscalls(page: &mut String, results: &Results) -> Result<()> {
     writeln!(page, "## System calls\n")?;
-    writeln!(page, "From `strace -f -qq -e trace=all -e signal=none`, one run per command line. Counted: every call of the nsenter process and of the child it forks, from the first call after nsenter's own execve up to and including the execve of `{PROGRAM}`, and the parent's calls after it (waiting for the child and exiting). Not counted: nsenter's own execve and everything `{PROGRAM}` does. The heap row counts brk calls and anonymous mmap calls among them. The raw traces are in target/bench/.\n")?;
+    writeln!(page, "From `strace -f -qq -e trace=all -e signal=none`, one run per command line. Counted are the calls of the nsenter process and of the child it forks, from the first call after nsenter's own execve up to and including the execve of `{PROGRAM}`. The parent's calls after that execve, waiting for the child and exiting, count too. Not counted are nsenter's own execve and everything `{PROGRAM}` does. The heap row counts brk calls and anonymous mmap calls among them. The raw traces are in target/bench/.\n")?;
     let names: BTreeSet<&String> = results
         .syscalls
         .iter()
         .flat_map(|(_, count)| count.by_name.keys())
         .collect();
+
     write!(page, "| system call |")?;
     for (entry, _) in &results.syscalls {
         write!(page, " {} |", entry.label())?;
@@ -1084,6 +1099,7 @@ fn render_syscalls(page: &mut String, results: &Results) -> Result<()> {
         write!(page, "---:|")?;
     }
     writeln!(page)?;
+
     for name in names {
         write!(page, "| {name} |")?;
         for (_, count) in &results.syscalls {
@@ -1108,7 +1124,7 @@ fn render_syscalls(page: &mut String, results: &Results) -> Result<()> {
 
 fn render_memory(page: &mut String, results: &Results) -> Result<()> {
     writeln!(page, "## Memory\n")?;
-    writeln!(page, "Each command line runs `{}` in place of `{PROGRAM}`. Once the forked child has become `sleep`, xtask reads the nsenter process's own /proc/PID/status, which then covers all of nsenter's work and none of the program's: VmHWM is the peak resident set size, RssAnon and RssFile split the current one into anonymous pages (heap, stack, written data) and pages mapped from files (the binary and its libraries). Median of {MEMORY_RUNS} runs by VmHWM. All three tools fork for `-p`, so each row is the waiting parent.\n", WAITING_PROGRAM.join(" "))?;
+    writeln!(page, "Each command line runs `{}` in place of `{PROGRAM}`. Once the forked child has become `sleep`, xtask reads the nsenter process's own /proc/PID/status, which then covers all of nsenter's work and none of the program's. VmHWM is the peak resident set size. RssAnon and RssFile split the current one into anonymous pages (heap, stack, written data) and pages mapped from files (the binary and its libraries). Median of {MEMORY_RUNS} runs by VmHWM. All three tools fork for `-p`, so each row is the waiting parent.\n", WAITING_PROGRAM.join(" "))?;
     writeln!(
         page,
         "| command | VmHWM KiB | RssAnon KiB | RssFile KiB |\n|---|---:|---:|---:|"
@@ -1143,12 +1159,14 @@ fn render_size_miss(page: &mut String, sizes: &Sizes) -> Result<()> {
         .iter()
         .filter(|(name, _)| name != ".bss")
         .collect();
+
     in_file.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
     let largest: Vec<String> = in_file
         .iter()
         .take(3)
         .map(|(name, bytes)| format!("`{name}` {bytes} bytes"))
         .collect();
+
     write!(
         page,
         "**Size.** Ours is {} bytes, {} over the goal. Its largest sections are {}.",
@@ -1179,11 +1197,7 @@ fn render_misses(page: &mut String, results: &Results) -> Result<()> {
     writeln!(page, "**Time against the floor.** The floor runs `{PROGRAM}` once. Every nsenter command line runs two programs, nsenter and then `{PROGRAM}`, and forks once more for `-p`. Starting ours and exiting at once (`ours --version`) takes {:.3} ms, {:.2} of the floor, while the goal allows {:.3} ms above the floor for all of nsenter's work. Entering the namespaces without the fork (`ours -m -u -i -n`) takes {:.3} ms, {:.2} of the floor; the fork, the entry into the PID namespace and the wait for the child add the rest.\n",
         ms(startup), startup / floor, ms(floor * (GOAL_FLOOR_RATIO - 1.0)), ms(no_fork), no_fork / floor)?;
 
-    let all = Entry {
-        tool: Tool::Ours,
-        selection: Selection::All,
-    };
-    let Some(count) = syscalls_of(results, all) else {
+    let Some(count) = syscalls_of(results, ours(Selection::All)) else {
         return Ok(());
     };
     let total = count.total();
