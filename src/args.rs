@@ -9,6 +9,7 @@
 
 use core::ffi::CStr;
 
+use crate::cstr::suffix;
 use crate::error::Error;
 use crate::message::Line;
 use crate::namespace::KINDS;
@@ -132,7 +133,8 @@ enum Argument {
 enum Action {
     All,
     Target,
-    Namespace(usize),
+    /// An index into [`KINDS`], a byte to keep the option table small.
+    Namespace(u8),
     NetSocket,
     UserParent,
     SetUid,
@@ -166,7 +168,7 @@ const fn namespace(index: usize, help: &'static str) -> Spec {
         letter: Some(KINDS[index].letter),
         long: KINDS[index].long,
         argument: Argument::Optional,
-        action: Action::Namespace(index),
+        action: Action::Namespace(index as u8),
         placeholder: "[=<file>]",
         help,
     }
@@ -465,15 +467,6 @@ fn parse_short<'a, A: Argv<'a> + ?Sized>(
     Ok(None)
 }
 
-/// Returns the part of `word` from byte `start` on, which is still
-/// NUL-terminated; an empty string past the end.
-fn suffix(word: &CStr, start: usize) -> &CStr {
-    word.to_bytes_with_nul()
-        .get(start..)
-        .and_then(|rest| CStr::from_bytes_with_nul(rest).ok())
-        .unwrap_or(c"")
-}
-
 /// Drops one leading `=`, so that `-m=/path` means `-m/path`.
 fn strip_equals(value: &CStr) -> &CStr {
     match value.to_bytes().first() {
@@ -494,7 +487,7 @@ fn apply<'a>(
         Action::All => options.all = true,
         Action::Target => options.target = Some(parse_target(text.to_bytes())?),
         Action::Namespace(kind) => {
-            if let Some(slot) = options.namespaces.get_mut(kind) {
+            if let Some(slot) = options.namespaces.get_mut(kind as usize) {
                 *slot = match value {
                     Some(file) => Namespace::File(strip_equals(file)),
                     None => Namespace::Target,

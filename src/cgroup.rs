@@ -1,7 +1,5 @@
 //! `--join-cgroup`: moving the program into the target's cgroup v2.
 
-use core::ffi::CStr;
-
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -44,8 +42,7 @@ pub fn open_procs(target: &Process) -> Result<OwnedFd, Error<'static>> {
     let fits = (relative.is_empty() || path.push(b'/').is_ok())
         && path.extend_from_slice(relative).is_ok()
         && path.extend_from_slice(b"/cgroup.procs\0").is_ok();
-    let path = CStr::from_bytes_with_nul(&path)
-        .ok()
+    let path = crate::cstr::from_terminated(&path)
         .filter(|_| fits)
         .ok_or(Error::Open(
             Path::Fixed("the target's cgroup.procs"),

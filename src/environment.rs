@@ -154,7 +154,7 @@ pub unsafe fn lookup(envp: *const *const c_char, name: &[u8]) -> Option<&'static
         if bytes.starts_with(name) && bytes.get(name.len()) == Some(&b'=') {
             return bytes
                 .get(name.len() + 1..)
-                .and_then(|value| CStr::from_bytes_with_nul(value).ok());
+                .and_then(crate::cstr::from_terminated);
         }
         index += 1;
     }

@@ -65,7 +65,7 @@ pub unsafe fn exec_program(
             && candidate.extend_from_slice(bytes).is_ok()
             && candidate.push(0).is_ok();
         let Some(candidate) = joined
-            .then(|| CStr::from_bytes_with_nul(&candidate).ok())
+            .then(|| crate::cstr::from_terminated(&candidate))
             .flatten()
         else {
             continue;

@@ -14,6 +14,7 @@ extern crate std;
 pub mod args;
 mod cgroup;
 mod credentials;
+mod cstr;
 mod directory;
 mod enter;
 mod environment;
@@ -28,9 +29,10 @@ pub mod sys;
 mod target;
 
 use core::ffi::CStr;
+use core::mem::MaybeUninit;
 
 use rustix::fd::OwnedFd;
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{Mode, OFlags, RawDir};
 
 use crate::args::{Command, Directory, Namespace, Options};
 use crate::credentials::Credentials;
@@ -56,7 +58,9 @@ pub fn run(args: &mut StartupArgs) -> i32 {
 fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
     // An nsenter with the set-user-ID or set-group-ID bit would let every
     // local user enter any namespace as root.
-    reject_set_id()?;
+    if args.ids_differ() {
+        return Err(Error::SetId);
+    }
 
     // Parse, and open the files named on the command line in the caller's
     // namespaces and root.
@@ -123,7 +127,9 @@ fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
     if let Some(procs) = &procs {
         cgroup::join(procs)?;
     }
-    drop((plan, environ, procs, target));
+    // These fds are all close-on-exec: closing them would only cost
+    // system calls.
+    core::mem::forget((plan, environ, procs, target));
 
     // A PID namespace applies only to children, so the program runs in a
     // child unless -F is given.
@@ -143,17 +149,6 @@ fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
         unsafe { exec::exec_login_shell(envp) }
     };
     Err(error)
-}
-
-/// Rejects a run where the real and effective ids differ, which is how an
-/// installed set-user-ID or set-group-ID binary starts.
-fn reject_set_id() -> Result<(), Error<'static>> {
-    let uid_differs = rustix::process::getuid() != rustix::process::geteuid();
-    let gid_differs = rustix::process::getgid() != rustix::process::getegid();
-    if uid_differs || gid_differs {
-        return Err(Error::SetId);
-    }
-    Ok(())
 }
 
 /// Opens each namespace FILE given on the command line.
@@ -186,8 +181,9 @@ fn resolve_namespaces(options: &mut Options) -> Result<(), Error<'static>> {
         let target = options
             .target
             .ok_or(Error::Plain("no target PID specified for --all"))?;
-        for (kind, request) in KINDS.iter().zip(options.namespaces.iter_mut()) {
-            if *request == Namespace::Off && kernel_has_namespace(kind.file)? {
+        let present = kernel_namespaces()?;
+        for (request, present) in options.namespaces.iter_mut().zip(present) {
+            if *request == Namespace::Off && present {
                 *request = Namespace::Target;
             }
         }
@@ -218,21 +214,30 @@ fn resolve_namespaces(options: &mut Options) -> Result<(), Error<'static>> {
     Ok(())
 }
 
-/// Tells whether this kernel has the namespace kind `file`, by the
-/// presence of `/proc/self/ns/FILE`.
-fn kernel_has_namespace(file: &str) -> Result<bool, Error<'static>> {
-    let mut path: heapless::Vec<u8, 32> = heapless::Vec::new();
-    let _ = path.extend_from_slice(b"/proc/self/");
-    let _ = path.extend_from_slice(file.as_bytes());
-    let _ = path.push(0);
-    let path = CStr::from_bytes_with_nul(&path).unwrap_or(c"/proc/self/ns");
-    match rustix::fs::stat(path) {
-        Ok(_) => Ok(true),
-        Err(rustix::io::Errno::NOENT) if rustix::fs::stat(c"/proc/self/ns").is_ok() => Ok(false),
-        Err(_) => Err(Error::Plain(
+/// Returns, per entry of [`KINDS`], whether this kernel has that kind:
+/// whether `/proc/self/ns/` lists it.
+fn kernel_namespaces() -> Result<[bool; 8], Error<'static>> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let directory = rustix::fs::open(c"/proc/self/ns", flags, Mode::empty()).map_err(|_| {
+        Error::Plain(
             "--all reads /proc/self/ns to find this kernel's namespaces, and /proc is not mounted: name the namespaces, e.g. -m -u -i -n -p",
-        )),
+        )
+    })?;
+    let mut found = [false; 8];
+    let mut buffer = [MaybeUninit::<u8>::uninit(); 1024];
+    let mut entries = RawDir::new(&directory, &mut buffer);
+    while let Some(entry) = entries.next() {
+        let entry = entry.map_err(|errno| Error::Open(Path::Fixed("/proc/self/ns"), errno))?;
+        let name = entry.file_name().to_bytes();
+        for (kind, present) in KINDS.iter().zip(found.iter_mut()) {
+            if kind.file.as_bytes().strip_prefix(b"ns/") == Some(name) {
+                *present = true;
+            }
+        }
     }
+    // The fd is close-on-exec: closing it would only cost a system call.
+    core::mem::forget(directory);
+    Ok(found)
 }
 
 /// Tells whether the target is in our own user namespace.

@@ -46,7 +46,45 @@ impl StartupArgs {
     }
 }
 
+/// The auxv key from linux/auxvec.h of the first of four entries, AT_UID,
+/// AT_EUID, AT_GID and AT_EGID: the ids execve(2) gave the process.
+const AT_UID: usize = 11;
+
 impl StartupArgs {
+    /// Tells whether the real and effective ids differ, as they do when
+    /// the binary runs set-user-ID or set-group-ID. The ids come from the
+    /// auxiliary vector the kernel put after envp, which costs no system
+    /// call; without those entries it asks the kernel.
+    pub fn ids_differ(&self) -> bool {
+        let mut ids = [None; 4];
+        if !self.envp.is_null() {
+            // SAFETY: the kernel places the auxiliary vector right after
+            // envp's terminating NULL: pairs of words, ended by AT_NULL
+            // (0). `envp` is the kernel's own array, per `new`'s contract.
+            unsafe {
+                let mut entry = self.envp;
+                while !(*entry).is_null() {
+                    entry = entry.add(1);
+                }
+                let mut pair = entry.add(1).cast::<usize>();
+                while *pair != 0 {
+                    let value = *pair.add(1);
+                    if let Some(slot) = (*pair).checked_sub(AT_UID).and_then(|at| ids.get_mut(at)) {
+                        *slot = Some(value);
+                    }
+                    pair = pair.add(2);
+                }
+            }
+        }
+        match ids {
+            [Some(uid), Some(euid), Some(gid), Some(egid)] => uid != euid || gid != egid,
+            _ => {
+                rustix::process::getuid() != rustix::process::geteuid()
+                    || rustix::process::getgid() != rustix::process::getegid()
+            }
+        }
+    }
+
     /// Makes the argv tail at `index` into `FIRST SECOND ARGS...`, where
     /// ARGS are the words after `index`, by overwriting words `index - 1`
     /// and `index`. Returns the new tail, or `None` when `index` is 0 or

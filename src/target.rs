@@ -165,7 +165,7 @@ fn proc_path<'b>(buffer: &'b mut ProcPath, pid: i32, file: &str) -> &'b CStr {
         let _ = buffer.extend_from_slice(file.as_bytes());
     }
     let _ = buffer.push(0);
-    CStr::from_bytes_with_nul(buffer).unwrap_or(c"/proc/")
+    crate::cstr::from_terminated(buffer).unwrap_or(c"/proc/")
 }
 
 /// Tells whether the running kernel's release is at least `major.minor`.

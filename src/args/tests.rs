@@ -278,7 +278,7 @@ fn summarize_getopt(words: &[String]) -> String {
         let label = match spec.action {
             Action::Help => return "help".into(),
             Action::Version => return "version".into(),
-            Action::Namespace(kind) => KINDS[kind].long,
+            Action::Namespace(kind) => KINDS[kind as usize].long,
             Action::All => "all",
             Action::Target => "t",
             Action::NetSocket => "N",
