@@ -33,17 +33,21 @@ impl Line {
     }
 
     /// Appends bytes as they are. A text that would leave less than
-    /// [`RESERVE`] bytes free is cut and marked with `...`, so the errno
-    /// text after a very long path still fits.
+    /// [`RESERVE`] bytes free is cut and marked with `...`, so that the
+    /// errno text after a very long path still fits in the reserve.
     pub fn text(&mut self, text: &[u8]) -> &mut Self {
         let room = self.bytes.capacity() - self.bytes.len();
-        if text.len() + RESERVE <= room {
-            let _ = self.bytes.extend_from_slice(text);
+        let (kept, cut) = if text.len() + RESERVE <= room {
+            (text.len(), false)
+        } else if room > RESERVE {
+            (room - RESERVE, true)
         } else {
-            let kept = room.saturating_sub(RESERVE);
-            let _ = self
-                .bytes
-                .extend_from_slice(text.get(..kept).unwrap_or(b""));
+            (text.len().min(room), false)
+        };
+        let _ = self
+            .bytes
+            .extend_from_slice(text.get(..kept).unwrap_or(b""));
+        if cut {
             let _ = self.bytes.extend_from_slice(b"...");
         }
         self
