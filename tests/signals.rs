@@ -301,3 +301,34 @@ fn signal_forwarded_without_handler() {
         );
     }
 }
+
+/// nsenter only forwards: a program that ignores SIGTERM keeps running,
+/// and nsenter exits with the program's own status instead of dying.
+#[test]
+fn signal_ignored_by_program_keeps_status() {
+    require_root!();
+    let target = Target::unshare(&["--pid", "--fork"]);
+    // `sleep` inherits the ignored SIGTERM, so the pause survives it too.
+    let script = "trap '' TERM; echo ready; sleep 0.3; echo done; exit 3";
+    let mut nsenter =
+        RunningNsenter::spawn(&["-t", &target.pid_arg(), "-p", "--", "sh", "-c", script]);
+    assert_eq!(
+        nsenter.next_line("the program's ready line"),
+        "ready",
+        "program's first line"
+    );
+
+    assert!(
+        send_signal(nsenter.pid(), SIGTERM),
+        "send SIGTERM to nsenter"
+    );
+
+    assert_eq!(
+        nsenter.next_line("the program's last line"),
+        "done",
+        "program's last line"
+    );
+    let status = nsenter.wait();
+    assert_eq!(status.code(), Some(3), "nsenter's exit status: {status}");
+    assert_eq!(nsenter.stderr(), "", "nsenter's stderr");
+}
