@@ -16,6 +16,9 @@ use crate::target::Process;
 const ENVIRON_CAPACITY: usize = 2 << 20;
 /// The maximum number of variables `--env` copies.
 const VARIABLES_CAPACITY: usize = 32 << 10;
+/// The size of the hash table of names: twice the number of variables,
+/// so probes stay short.
+const SLOTS: usize = 2 * VARIABLES_CAPACITY;
 
 /// The target's environment: its bytes and the envp array built on them.
 /// Static, so that a large environment costs no stack and no heap, and
@@ -23,12 +26,48 @@ const VARIABLES_CAPACITY: usize = 32 << 10;
 struct Storage {
     bytes: [u8; ENVIRON_CAPACITY + 1],
     pointers: [*const c_char; VARIABLES_CAPACITY + 1],
+    /// The offset in `bytes` of each variable's first entry, for names.
+    starts: [u32; VARIABLES_CAPACITY],
+    /// A hash table of names: 0 for a free slot, else 1 + the index of
+    /// the variable in `pointers`.
+    slots: [u32; SLOTS],
 }
 
 static mut STORAGE: Storage = Storage {
     bytes: [0; ENVIRON_CAPACITY + 1],
     pointers: [ptr::null(); VARIABLES_CAPACITY + 1],
+    starts: [0; VARIABLES_CAPACITY],
+    slots: [0; SLOTS],
 };
+
+/// Looks up `name` (with its `=`) in the hash table, by linear probing
+/// from its FNV-1a hash. Returns the slot where the probe stopped and,
+/// when the name is there, the index of its variable.
+fn find_slot(
+    slots: &[u32; SLOTS],
+    starts: &[u32],
+    data: &[u8],
+    name: &[u8],
+) -> (usize, Option<usize>) {
+    let hash = name.iter().fold(0x811c_9dc5u32, |hash, &byte| {
+        (hash ^ byte as u32).wrapping_mul(0x0100_0193)
+    });
+    let mut slot = hash as usize % SLOTS;
+    loop {
+        let Some(index) = slots[slot].checked_sub(1) else {
+            return (slot, None);
+        };
+        let index = index as usize;
+        let start = starts.get(index).map_or(0, |&start| start as usize);
+        if data
+            .get(start..)
+            .is_some_and(|entry| entry.starts_with(name))
+        {
+            return (slot, Some(index));
+        }
+        slot = (slot + 1) % SLOTS;
+    }
+}
 
 /// Opens `/proc/PID/environ`, before entry.
 pub fn open_environ(target: &Process) -> Result<OwnedFd, Error<'static>> {
@@ -79,22 +118,19 @@ pub fn load(file: &OwnedFd, pid: i32) -> Result<*const *const c_char, Error<'sta
         if let Some(equals) = entry.iter().position(|&byte| byte == b'=') {
             let name = &entry[..=equals];
             let pointer = entry.as_ptr().cast::<c_char>();
-            let slot = storage.pointers[..count].iter().position(|&earlier| {
-                // SAFETY: every stored pointer points at an entry inside
-                // `storage.bytes`, which is NUL-terminated.
-                unsafe { CStr::from_ptr(earlier) }
-                    .to_bytes()
-                    .starts_with(name)
-            });
-            match slot {
-                Some(index) => storage.pointers[index] = pointer,
-                None if count < VARIABLES_CAPACITY => {
+            match find_slot(&storage.slots, &storage.starts, data, name) {
+                (_, Some(index)) => storage.pointers[index] = pointer,
+                (slot, None) if count < VARIABLES_CAPACITY => {
+                    storage.slots[slot] = count as u32 + 1;
+                    storage.starts[count] = start as u32;
                     storage.pointers[count] = pointer;
                     count += 1;
                 }
-                None => return Err(Error::Plain(
-                    "the target has more than 32768 environment variables, the most --env copies",
-                )),
+                (_, None) => {
+                    return Err(Error::Plain(
+                        "the target has more than 32768 environment variables, the maximum --env copies",
+                    ))
+                }
             }
         }
         start = end + 1;

@@ -47,6 +47,12 @@ pub enum Error<'a> {
     InodeMismatch { pid: i32, expected: u64, found: u64 },
     /// The target's environment does not fit the fixed buffer.
     EnvironmentTooLarge { limit: usize },
+    /// A step of `--net-socket` failed on the target's fd.
+    NetSocket {
+        call: &'static str,
+        fd: i32,
+        errno: Errno,
+    },
     /// The target exited, or is a zombie, while its files were opened.
     TargetExited(i32),
     /// Writing `--help` or `--version` to stdout failed.
@@ -126,7 +132,11 @@ impl Error<'_> {
             Error::EnvironmentTooLarge { limit } => {
                 line.text(b"the target's environment is larger than ");
                 line.number(*limit as u64);
-                line.text(b" bytes, the most --env can copy");
+                line.text(b" bytes, the maximum --env copies");
+            }
+            Error::NetSocket { call, fd, errno } => {
+                line.text(call.as_bytes()).text(b" of the target's fd ");
+                line.number(*fd as u64).text(b" failed").errno(*errno);
             }
             Error::TargetExited(pid) => {
                 line.text(b"target process ").number(*pid as u64);

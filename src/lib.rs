@@ -275,11 +275,12 @@ fn plan_target_namespaces(
 
     if let Some(fd) = options.net_socket {
         let pidfd = process.pidfd()?;
-        let socket =
-            rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
-                .map_err(|errno| Error::Failed("pidfd_getfd of the --net-socket fd", errno))?;
-        let namespace = enter::socket_namespace(&socket)
-            .map_err(|errno| Error::Failed("SIOCGSKNS on the --net-socket fd", errno))?;
+        let failed = |call, errno| Error::NetSocket { call, fd, errno };
+        let flags = rustix::process::PidfdGetfdFlags::empty();
+        let socket = rustix::process::pidfd_getfd(pidfd, fd, flags)
+            .map_err(|errno| failed("pidfd_getfd", errno))?;
+        let namespace =
+            enter::socket_namespace(&socket).map_err(|errno| failed("SIOCGSKNS", errno))?;
         plan.sources[NET] = Source::File(namespace);
     }
 
