@@ -128,7 +128,8 @@ pub fn load(file: &OwnedFd, pid: i32) -> Result<*const *const c_char, Error<'sta
                 }
                 (_, None) => {
                     return Err(Error::Plain(
-                        "the target has more than 32768 environment variables, the maximum --env copies",
+                        "the target has more than 32768 environment variables, \
+                         the maximum --env copies",
                     ))
                 }
             }

@@ -220,7 +220,8 @@ fn kernel_namespaces() -> Result<[bool; 8], Error<'static>> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let directory = rustix::fs::open(c"/proc/self/ns", flags, Mode::empty()).map_err(|_| {
         Error::Plain(
-            "--all reads /proc/self/ns to find this kernel's namespaces, and /proc is not mounted: name the namespaces, e.g. -m -u -i -n -p",
+            "--all reads /proc/self/ns to find this kernel's namespaces, and /proc is \
+             not mounted: name the namespaces, e.g. -m -u -i -n -p",
         )
     })?;
     let mut found = [false; 8];

@@ -18,7 +18,8 @@ pub fn follow_context(target: &Process) -> Result<(), Error<'static>> {
         .unwrap_or(false);
     if !enabled {
         return Err(Error::Plain(
-            "--follow-context needs SELinux, which is not enabled here (no selinuxfs at /sys/fs/selinux)",
+            "--follow-context needs SELinux, which is not enabled here \
+             (no selinuxfs at /sys/fs/selinux)",
         ));
     }
 
