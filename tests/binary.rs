@@ -40,7 +40,10 @@ fn binary_is_static_elf() {
     assert_eq!(elf[4], 2, "64-bit ELF class");
     let types = program_header_types(&elf);
     assert!(!types.contains(&PT_INTERP), "has an interpreter: {types:?}");
-    assert!(!types.contains(&PT_DYNAMIC), "has a dynamic section: {types:?}");
+    assert!(
+        !types.contains(&PT_DYNAMIC),
+        "has a dynamic section: {types:?}"
+    );
 }
 
 #[test]
@@ -54,7 +57,10 @@ fn binary_within_size_limit() {
 
     // A debug build is larger and is not what ships.
     if !path.to_string_lossy().contains("/release/") {
-        eprintln!("skipped size check: {} is not a release build", path.display());
+        eprintln!(
+            "skipped size check: {} is not a release build",
+            path.display()
+        );
         return;
     }
     assert!(size <= SIZE_LIMIT, "{size} bytes, limit {SIZE_LIMIT}");
