@@ -30,7 +30,7 @@ pub fn open_procs(target: &Process) -> Result<OwnedFd, Error<'static>> {
         .split(|&byte| byte == b'\n')
         .find_map(|line| line.strip_prefix(b"0::"))
         .ok_or(Error::Plain(
-            "the target is in no cgroup v2 hierarchy: --join-cgroup supports cgroup v2 only",
+            "--join-cgroup supports cgroup v2 only, and the target has no v2 cgroup",
         ))?;
 
     let mut path = PathBuffer::new();
@@ -56,8 +56,7 @@ pub fn open_procs(target: &Process) -> Result<OwnedFd, Error<'static>> {
 /// first `cgroup2` line of `/proc/self/mountinfo`, which finds it both at
 /// /sys/fs/cgroup and at /sys/fs/cgroup/unified on hybrid systems.
 fn find_cgroup2_mount(path: &mut PathBuffer) -> Result<(), Error<'static>> {
-    let missing =
-        Error::Plain("no cgroup2 file system is mounted: --join-cgroup supports cgroup v2 only");
+    let missing = Error::Plain("--join-cgroup supports cgroup v2 only, and none is mounted");
     let mountinfo = rustix::fs::open(
         c"/proc/self/mountinfo",
         OFlags::RDONLY | OFlags::CLOEXEC,

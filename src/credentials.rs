@@ -16,6 +16,8 @@ pub struct Credentials {
     gid: Option<Id>,
     /// Whether setgroups(2) already succeeded before entry.
     groups_dropped: bool,
+    /// Whether the ids are forced by entering a user namespace.
+    forced: bool,
     /// `/proc/PID`, opened before entry, for `follow`.
     proc_dir: Option<OwnedFd>,
     keep_caps: bool,
@@ -45,6 +47,7 @@ impl Credentials {
             uid,
             gid,
             groups_dropped,
+            forced,
             proc_dir,
             // As in util-linux, --keep-caps acts only with a user
             // namespace, where the capabilities were gained.
@@ -59,7 +62,7 @@ impl Credentials {
         let (uid, gid) = self.resolve_follow()?;
         if let Some(gid) = gid {
             if let Err(errno) = rustix::thread::set_thread_groups(&[]) {
-                if !self.groups_dropped {
+                if self.forced && !self.groups_dropped {
                     return Err(Error::Failed("setgroups", errno));
                 }
             }

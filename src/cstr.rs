@@ -3,10 +3,11 @@
 
 use core::ffi::CStr;
 
-/// Returns `bytes` as a C string when its only NUL is its last byte.
+/// Returns `bytes` as a C string when its only NUL is its last byte. The
+/// scan is a plain loop: `slice::contains` brings a 200-byte search.
 pub fn from_terminated(bytes: &[u8]) -> Option<&CStr> {
     match bytes.split_last() {
-        Some((0, text)) if !text.contains(&0) => {
+        Some((0, text)) if text.iter().all(|&byte| byte != 0) => {
             // SAFETY: just checked: one NUL, at the end.
             Some(unsafe { CStr::from_bytes_with_nul_unchecked(bytes) })
         }

@@ -147,9 +147,8 @@ impl Error<'_> {
             }
             Error::SetId => {
                 line.text(
-                    b"refusing to run set-user-ID or set-group-ID: it would \
-                      give every local user root in any namespace; \
-                      remove the bit with chmod u-s,g-s",
+                    b"refusing to run set-user-ID or set-group-ID, which gives \
+                      every user root in any namespace: chmod u-s,g-s it",
                 );
             }
         }

@@ -34,7 +34,7 @@ use core::mem::MaybeUninit;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags, RawDir};
 
-use crate::args::{Command, Directory, Namespace, Options};
+use crate::args::{Command, Namespace, Options};
 use crate::credentials::Credentials;
 use crate::directory::Directories;
 use crate::enter::{Plan, Source};
@@ -106,12 +106,7 @@ fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
             .ok_or(Error::TargetRequired("--follow-context"))?;
         selinux::follow_context(process)?;
     }
-    let read_proc = options.root == Some(Directory::Target)
-        || options.wd == Some(Directory::Target)
-        || options.env
-        || options.join_cgroup
-        || options.follow_context;
-    if let (Some(process), true) = (&target, read_proc) {
+    if let Some(process) = &target {
         process.confirm_alive()?;
     }
 
@@ -174,6 +169,9 @@ fn resolve_namespaces(options: &mut Options) -> Result<(), Error<'static>> {
         return Err(Error::Plain("mutually exclusive arguments: --wdns --wd"));
     }
     let user_requested = options.namespaces[USER] != Namespace::Off || options.user_parent;
+    if options.user_parent && options.target.is_none() {
+        return Err(Error::TargetRequired("--user-parent"));
+    }
     if options.user_parent && options.namespaces[USER] == Namespace::Off {
         options.namespaces[USER] = Namespace::Target;
     }
@@ -220,8 +218,8 @@ fn kernel_namespaces() -> Result<[bool; 8], Error<'static>> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let directory = rustix::fs::open(c"/proc/self/ns", flags, Mode::empty()).map_err(|_| {
         Error::Plain(
-            "--all reads /proc/self/ns to find this kernel's namespaces, and /proc is \
-             not mounted: name the namespaces, e.g. -m -u -i -n -p",
+            "--all lists /proc/self/ns, but /proc is not mounted: name the \
+             namespaces instead, e.g. -m -u -i -n -p",
         )
     })?;
     let mut found = [false; 8];

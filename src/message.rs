@@ -100,8 +100,10 @@ impl Default for Line {
 
 /// Writes all of `bytes` to the raw fd, retrying short writes.
 pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
-    // SAFETY: the fd is only borrowed for the writes below; if it is closed
-    // the writes fail with EBADF and nothing else happens.
+    // SAFETY: rustix only passes the number to write(2), for the writes
+    // below. fd 1 or 2 may be closed (EBADF), or, when the caller started
+    // nsenter without them, be a file nsenter opened: O_PATH and read-only
+    // fds reject writes, and cgroup.procs rejects the text with EINVAL.
     let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
     while !bytes.is_empty() {
         match rustix::io::write(fd, bytes) {

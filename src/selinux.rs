@@ -18,7 +18,7 @@ pub fn follow_context(target: &Process) -> Result<(), Error<'static>> {
         .unwrap_or(false);
     if !enabled {
         return Err(Error::Plain(
-            "--follow-context needs SELinux, which is not enabled here \
+            "--follow-context needs SELinux, which is not enabled \
              (no selinuxfs at /sys/fs/selinux)",
         ));
     }

@@ -76,7 +76,11 @@ fn supervise(child: i32, waited: SigSet) -> ! {
 fn forward(child: Pid, signal: u32, code: i32) {
     let from_terminal = code == abi::SI_KERNEL as i32;
     let same_group = rustix::process::getpgid(Some(child)).ok() == Some(rustix::process::getpgrp());
-    if from_terminal && same_group {
+    // A hangup sends SIGHUP to the session leader alone, so a session
+    // leader passes it on even when the child shares its group.
+    let session_leader = signal == abi::SIGHUP
+        && rustix::process::getsid(None).ok() == Some(rustix::process::getpid());
+    if from_terminal && same_group && !session_leader {
         return;
     }
     if let Some(signal) = Signal::from_named_raw(signal as i32) {
@@ -118,8 +122,8 @@ fn die_of(signal: u32) -> ! {
     let _ = rustix::process::setrlimit(rustix::process::Resource::Core, no_core);
     sys::reset_signal(signal);
     sys::set_signal_mask(abi::SIG_UNBLOCK, SigSet::of(&[signal]));
-    if let Some(raised) = Signal::from_named_raw(signal as i32) {
-        let _ = rustix::process::kill_process(rustix::process::getpid(), raised);
-    }
+    // SAFETY: the number came from the kernel as a terminating signal.
+    let raised = unsafe { Signal::from_raw_unchecked(signal as i32) };
+    let _ = rustix::process::kill_process(rustix::process::getpid(), raised);
     sys::exit(128 + signal as i32);
 }

@@ -1,6 +1,7 @@
 //! The target process: its PID, the pidfd that pins it, and the files
 //! under `/proc/PID/` that nsenter opens before entering its namespaces.
 
+use core::cell::Cell;
 use core::ffi::CStr;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
@@ -25,6 +26,9 @@ pub struct Process {
     pidfd: Result<OwnedFd, Errno>,
     /// Whether setns(2) accepts the pidfd (Linux 5.8 and later).
     setns_by_pidfd: bool,
+    /// Whether a file under `/proc/PID/` was opened, which
+    /// [`Process::confirm_alive`] then checks.
+    opened_proc_file: Cell<bool>,
 }
 
 impl Process {
@@ -59,6 +63,7 @@ impl Process {
                 pid: target.pid,
                 pidfd: Err(errno),
                 setns_by_pidfd: false,
+                opened_proc_file: Cell::new(false),
             }),
         }
     }
@@ -68,6 +73,7 @@ impl Process {
             pid,
             pidfd: Ok(pidfd),
             setns_by_pidfd: kernel_at_least(5, 8),
+            opened_proc_file: Cell::new(false),
         }
     }
 
@@ -94,6 +100,7 @@ impl Process {
 
     /// Opens `/proc/PID/FILE` with `O_CLOEXEC` added to `flags`.
     pub fn open_file(&self, file: &'static str, flags: OFlags) -> Result<OwnedFd, Error<'static>> {
+        self.opened_proc_file.set(true);
         let mut path = ProcPath::new();
         let path = proc_path(&mut path, self.pid, file);
         rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::empty()).map_err(|errno| {
@@ -110,9 +117,10 @@ impl Process {
     /// Confirms that the process still runs, so that the `/proc/PID` files
     /// opened so far belong to it and not to a new process with its PID.
     /// A pidfd polls readable once its process has exited; without a
-    /// pidfd there is nothing to compare with.
+    /// pidfd there is nothing to compare with, and without a `/proc` file
+    /// nothing to confirm.
     pub fn confirm_alive(&self) -> Result<(), Error<'static>> {
-        let Ok(pidfd) = &self.pidfd else {
+        let (Ok(pidfd), true) = (&self.pidfd, self.opened_proc_file.get()) else {
             return Ok(());
         };
         let mut fds = [PollFd::new(pidfd, PollFlags::IN)];

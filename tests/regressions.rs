@@ -139,3 +139,108 @@ fn net_socket_missing_target_named() {
         format!("nsenter: cannot open /proc/{pid}: No such process\n")
     );
 }
+
+#[test]
+fn setgroups_denied_not_fatal_unforced() {
+    require_root!();
+    // --map-root-user writes "deny" to the target's setgroups file.
+    let target = Target::user_namespace(&[]);
+
+    let outcome = nsenter(&[
+        "-t",
+        &target.pid_arg(),
+        "-U",
+        "--preserve-credentials",
+        "-G",
+        "0",
+        "id",
+        "-g",
+    ]);
+
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    assert_eq!(outcome.stdout, "0\n");
+    assert_eq!(outcome.stderr, "");
+}
+
+#[test]
+fn user_parent_without_target_rejected() {
+    require_root!();
+    let target = Target::user_namespace(&[]);
+    let file = format!("--user=/proc/{}/ns/user", target.pid_arg());
+
+    let outcome = nsenter(&["--user-parent", file.as_str(), "true"]);
+
+    assert_eq!(outcome.code(), Some(1), "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        "nsenter: --user-parent needs a target process: add --target PID\n"
+    );
+}
+
+#[test]
+fn realtime_signal_death_reraised() {
+    use std::os::unix::process::ExitStatusExt;
+    require_root!();
+    let target = Target::unshare(&["--pid", "--fork"]);
+
+    let outcome = nsenter(&[
+        "-t",
+        &target.pid_arg(),
+        "-p",
+        "--",
+        "python3",
+        "-c",
+        "import os; os.kill(os.getpid(), 40)",
+    ]);
+
+    assert_eq!(outcome.status.signal(), Some(40), "{outcome:?}");
+    assert_eq!(outcome.stderr, "");
+}
+
+/// Runs nsenter as the session leader of a new pseudo-terminal, then hangs
+/// the terminal up: the kernel sends SIGHUP to the session leader alone.
+const HANGUP_SCRIPT: &str = r#"
+import os, pty, sys, time
+binary, target = sys.argv[1], sys.argv[2]
+pid, master = pty.fork()
+if pid == 0:
+    os.execv(binary, ["nsenter", "-t", target, "-p", "--", "sleep", "1000"])
+deadline = time.time() + 10
+children = []
+while not children and time.time() < deadline:
+    time.sleep(0.05)
+    children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+os.close(master)
+for _ in range(200):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.05)
+else:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    status = -1
+alive = [c for c in children if os.path.exists(f"/proc/{c}")
+         and open(f"/proc/{c}/stat").read().split()[2] != "Z"]
+for c in alive:
+    os.kill(int(c), 9)
+print("status", status, "children", len(children), "alive", len(alive))
+"#;
+
+#[test]
+fn hangup_reaches_program_from_leader() {
+    require_root!();
+    let target = Target::unshare(&["--pid", "--fork"]);
+    let binary = common::nsenter_bin();
+
+    let outcome = run(Command::new("python3").args([
+        "-c",
+        HANGUP_SCRIPT,
+        binary.to_str().unwrap(),
+        &target.pid_arg(),
+    ]));
+
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    // Wait status 1: killed by SIGHUP, after the program died of it too.
+    assert_eq!(outcome.stdout, "status 1 children 1 alive 0\n");
+}
