@@ -85,10 +85,10 @@ pub unsafe fn exec_program(
     Error::Exec(bytes, if denied { Errno::ACCESS } else { Errno::NOENT })
 }
 
-/// Executes `file` with the argv tail at `index`; on ENOEXEC runs it as
-/// `/bin/sh FILE ARGS...`, which needs one more argv slot: the word
-/// before the program, nsenter's own, is overwritten for the call and
-/// restored. Returns the errno of the first execve(2).
+/// Executes `file` with the argv tail at `index`. On ENOEXEC it runs
+/// `/bin/sh FILE ARGS...` instead, which needs one more argv slot, so the
+/// word before the program (nsenter's own) is overwritten for that call
+/// and restored. Returns the errno of the first execve(2).
 ///
 /// # Safety
 ///

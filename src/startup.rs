@@ -54,7 +54,7 @@ impl StartupArgs {
     /// Tells whether the real and effective ids differ, as they do when
     /// the binary runs set-user-ID or set-group-ID. The ids come from the
     /// auxiliary vector the kernel put after envp, which costs no system
-    /// call; without those entries it asks the kernel.
+    /// call. Without those entries it makes the four get*id calls.
     pub fn ids_differ(&self) -> bool {
         let mut ids = [None; 4];
         if !self.envp.is_null() {

@@ -83,10 +83,9 @@ fn forward(child: Pid, signal: u32, code: i32) {
     if from_terminal && same_group && !session_leader {
         return;
     }
-    // NOTE: a process that signals our whole process group (`kill %1`,
-    // timeout(1)) reaches the child directly too, and siginfo does not
-    // tell that from a kill of nsenter alone, so the program may get it
-    // twice when it handles the first before this one arrives.
+    // NOTE: a signal sent to our whole process group (`kill %1`,
+    // timeout(1)) reaches the child directly too. siginfo does not tell
+    // it from a kill of nsenter alone, so the program may get it twice.
     if let Some(signal) = Signal::from_named_raw(signal as i32) {
         let _ = rustix::process::kill_process(child, signal);
     }

@@ -55,7 +55,7 @@ impl Process {
         }
         match pidfd {
             Ok(pidfd) => Ok(Process::with_pidfd(target.pid, pidfd)),
-            // Without /proc there is no fallback that could say more.
+            // Without /proc there is no fallback with a better message.
             Err(Errno::SRCH) if !proc_mounted() => {
                 Err(Error::Open(pidfd_path(target.pid), Errno::SRCH))
             }
@@ -116,9 +116,9 @@ impl Process {
 
     /// Confirms that the process still runs, so that the `/proc/PID` files
     /// opened so far belong to it and not to a new process with its PID.
-    /// A pidfd polls readable once its process has exited; without a
-    /// pidfd there is nothing to compare with, and without a `/proc` file
-    /// nothing to confirm.
+    /// A pidfd polls readable once its process has exited. Without a pidfd
+    /// there is nothing to compare with, and without a `/proc` file there
+    /// is nothing to confirm.
     pub fn confirm_alive(&self) -> Result<(), Error<'static>> {
         let (Ok(pidfd), true) = (&self.pidfd, self.opened_proc_file.get()) else {
             return Ok(());
