@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::entry::{ours, util_linux, Selection, Tool};
 use super::page::{kib, median_of, median_of_entry, syscalls_of};
 use super::size::Sizes;
+use super::syscalls::SyscallCount;
 use super::{Results, PROGRAM};
 
 const GOAL_SIZE_BYTES: u64 = 32 * 1024;
@@ -132,15 +133,16 @@ pub(super) fn render_goals(page: &mut String, results: &Results) -> Result<()> {
 
     if let Some(count) = syscalls_of(results, ours(Selection::All)) {
         let total = count.total();
-        let result = if total <= GOAL_SYSCALLS {
+        let own = total - startup_calls(count);
+        let result = if own <= GOAL_SYSCALLS {
             "met".to_string()
         } else {
-            format!("missed by {} calls", total - GOAL_SYSCALLS)
+            format!("missed by {} calls", own - GOAL_SYSCALLS)
         };
         writeln!(
             page,
             "| `-a`: at most {GOAL_SYSCALLS} system calls of its own, fork and wait included | \
-             {total} | {result} |"
+             {own} ({total} with musl's start-up) | {result} |"
         )?;
     }
 
@@ -239,20 +241,15 @@ pub(super) fn render_misses(page: &mut String, results: &Results) -> Result<()> 
         return Ok(());
     };
     let total = count.total();
-    if total > GOAL_SYSCALLS {
-        let startup = count
-            .by_name
-            .iter()
-            .filter(|(name, _)| *name == "arch_prctl" || *name == "set_tid_address")
-            .map(|(_, calls)| calls)
-            .sum::<usize>();
+    let startup = startup_calls(count);
+    let own = total - startup;
+    if own > GOAL_SYSCALLS {
         writeln!(
             page,
-            "**System calls of `-a`.** Ours makes {total} calls, {} over the goal of \
-             {GOAL_SYSCALLS}. {startup} of them are musl's start-up before `main`, which leaves \
-             {} of nsenter's own. Per call, with the reason from the source:\n",
-            total - GOAL_SYSCALLS,
-            total - startup
+            "**System calls of `-a`.** Ours makes {total} calls. {startup} of them are musl's \
+             start-up before `main`, which leaves {own} of nsenter's own, {} over the goal of \
+             {GOAL_SYSCALLS}. Per call, with the reason from the source:\n",
+            own - GOAL_SYSCALLS,
         )?;
         writeln!(page, "| system call | calls | reason |\n|---|---:|---|")?;
         for (name, calls) in &count.by_name {
@@ -272,4 +269,15 @@ pub(super) fn render_misses(page: &mut String, results: &Results) -> Result<()> 
         writeln!(page, "```\n")?;
     }
     Ok(())
+}
+
+/// Returns how many of the counted calls musl's static start-up code makes
+/// before `main`, which the goal does not count as nsenter's own.
+fn startup_calls(count: &SyscallCount) -> usize {
+    count
+        .by_name
+        .iter()
+        .filter(|(name, _)| *name == "arch_prctl" || *name == "set_tid_address")
+        .map(|(_, calls)| calls)
+        .sum()
 }
