@@ -221,7 +221,7 @@ const OPTIONS: [Spec; 25] = [
         "target process to take namespaces from",
     ),
     namespace(6, "enter the mount namespace"),
-    namespace(3, "enter the UTS namespace (hostname and domain name)"),
+    namespace(3, "enter the UTS namespace (hostname)"),
     namespace(2, "enter the System V IPC namespace"),
     namespace(4, "enter the network namespace"),
     valued(
@@ -230,9 +230,9 @@ const OPTIONS: [Spec; 25] = [
         Argument::Required,
         Action::NetSocket,
         " <fd>",
-        "enter the network namespace of the target's socket <fd>",
+        "enter the network namespace of the socket <fd>",
     ),
-    namespace(5, "enter the PID namespace (the program runs in a child)"),
+    namespace(5, "enter the PID namespace (the program runs as a child)"),
     namespace(1, "enter the cgroup namespace"),
     namespace(0, "enter the user namespace"),
     flag(
@@ -262,13 +262,13 @@ const OPTIONS: [Spec; 25] = [
         None,
         "preserve-credentials",
         Action::PreserveCredentials,
-        "keep the uid, gid and groups when entering a user namespace",
+        "keep uid, gid and groups with a user namespace",
     ),
     flag(
         None,
         "keep-caps",
         Action::KeepCaps,
-        "keep the capabilities gained in a user namespace as ambient",
+        "keep user namespace capabilities as ambient",
     ),
     valued(
         Some(b'r'),
@@ -292,7 +292,7 @@ const OPTIONS: [Spec; 25] = [
         Argument::Required,
         Action::Wdns,
         " <dir>",
-        "set the working directory, resolved inside the namespaces",
+        "set the working directory inside the namespaces",
     ),
     flag(
         Some(b'e'),
@@ -316,7 +316,7 @@ const OPTIONS: [Spec; 25] = [
         Some(b'Z'),
         "follow-context",
         Action::FollowContext,
-        "run the program in the SELinux context of the target",
+        "run in the SELinux context of the target",
     ),
     flag(Some(b'h'), "help", Action::Help, "display this help"),
     flag(Some(b'V'), "version", Action::Version, "display version"),
@@ -458,6 +458,14 @@ fn parse_short<'a, A: Argv<'a> + ?Sized>(
                 Some(argv.word(*index))
             }
         };
+        // A leading `=` is dropped only here, after a short option in the
+        // same word: `-m=/path` means `-m/path`.
+        let value = match value {
+            Some(text) if !rest.is_empty() && wants_equals_dropped(spec.action) => {
+                Some(strip_equals(text))
+            }
+            other => other,
+        };
         let command = apply(spec.action, value, options)?;
         if command.is_some() || value.is_some() {
             return Ok(command);
@@ -465,6 +473,16 @@ fn parse_short<'a, A: Argv<'a> + ?Sized>(
         position += 1;
     }
     Ok(None)
+}
+
+/// Tells whether a short option's attached value loses a leading `=`: the
+/// namespace options, `-r`, `-w` and `-W` (util-linux leaves it on `-r`,
+/// which this project does not copy).
+fn wants_equals_dropped(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Namespace(_) | Action::Root | Action::Wd | Action::Wdns
+    )
 }
 
 /// Drops one leading `=`, so that `-m=/path` means `-m/path`.
@@ -489,7 +507,7 @@ fn apply<'a>(
         Action::Namespace(kind) => {
             if let Some(slot) = options.namespaces.get_mut(kind as usize) {
                 *slot = match value {
-                    Some(file) => Namespace::File(strip_equals(file)),
+                    Some(file) => Namespace::File(file),
                     None => Namespace::Target,
                 };
             }
@@ -506,7 +524,7 @@ fn apply<'a>(
         Action::KeepCaps => options.keep_caps = true,
         Action::Root => options.root = Some(directory(value)),
         Action::Wd => options.wd = Some(directory(value)),
-        Action::Wdns => options.wdns = Some(strip_equals(text)),
+        Action::Wdns => options.wdns = Some(text),
         Action::Env => options.env = true,
         Action::NoFork => options.no_fork = true,
         Action::JoinCgroup => options.join_cgroup = true,
@@ -519,7 +537,7 @@ fn apply<'a>(
 
 fn directory(value: Option<&CStr>) -> Directory<'_> {
     match value {
-        Some(path) => Directory::Path(strip_equals(path)),
+        Some(path) => Directory::Path(path),
         None => Directory::Target,
     }
 }

@@ -17,21 +17,19 @@ type PathBuffer = heapless::Vec<u8, 4104>;
 /// namespace.
 pub fn open_procs(target: &Process) -> Result<OwnedFd, Error<'static>> {
     let file = target.open_file("cgroup", OFlags::RDONLY)?;
-    let mut contents = [0u8; 4096];
-    let length = rustix::io::read(&file, &mut contents).map_err(|errno| {
-        let path = Path::Proc {
-            pid: target.pid,
-            file: "cgroup",
-        };
-        Error::Open(path, errno)
-    })?;
-    let contents = contents.get(..length).unwrap_or(b"");
-    let cgroup = contents
-        .split(|&byte| byte == b'\n')
-        .find_map(|line| line.strip_prefix(b"0::"))
+    let mut window = [0u8; 8192];
+    let line = find_line(&file, &mut window, |line| line.starts_with(b"0::"))
+        .map_err(|errno| {
+            let path = Path::Proc {
+                pid: target.pid,
+                file: "cgroup",
+            };
+            Error::Open(path, errno)
+        })?
         .ok_or(Error::Plain(
             "--join-cgroup supports cgroup v2 only, and the target has no v2 cgroup",
         ))?;
+    let cgroup = line.get(3..).unwrap_or(b"");
 
     let mut path = PathBuffer::new();
     find_cgroup2_mount(&mut path)?;
@@ -56,43 +54,60 @@ pub fn open_procs(target: &Process) -> Result<OwnedFd, Error<'static>> {
 /// first `cgroup2` line of `/proc/self/mountinfo`, which finds it both at
 /// /sys/fs/cgroup and at /sys/fs/cgroup/unified on hybrid systems.
 fn find_cgroup2_mount(path: &mut PathBuffer) -> Result<(), Error<'static>> {
-    let missing = Error::Plain("--join-cgroup supports cgroup v2 only, and none is mounted");
-    let mountinfo = rustix::fs::open(
-        c"/proc/self/mountinfo",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|errno| crate::target::proc_error(Path::Fixed("/proc/self/mountinfo"), errno))?;
+    let failed = |errno| crate::target::proc_error(Path::Fixed("/proc/self/mountinfo"), errno);
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    let mountinfo =
+        rustix::fs::open(c"/proc/self/mountinfo", flags, Mode::empty()).map_err(failed)?;
     let mut window = [0u8; 8192];
+    let line = find_line(&mountinfo, &mut window, |line| {
+        cgroup2_mount_point(line).is_some()
+    })
+    .map_err(failed)?;
+    match line.and_then(cgroup2_mount_point) {
+        Some(mount_point) => unescape_into(mount_point, path),
+        None => Err(Error::Plain(
+            "--join-cgroup supports cgroup v2 only, and none is mounted",
+        )),
+    }
+}
+
+/// Reads `file` a line at a time through `window` and returns the first
+/// line that `wanted` accepts. A line longer than the window is read in
+/// window-sized pieces, each taken as a line; no line nsenter looks for
+/// is that long.
+fn find_line<'w>(
+    file: &OwnedFd,
+    window: &'w mut [u8],
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Result<Option<&'w [u8]>, Errno> {
     let mut filled = 0;
     loop {
-        let free = window.get_mut(filled..).unwrap_or(&mut []);
-        let read = rustix::io::read(&mountinfo, free).map_err(|errno| {
-            crate::target::proc_error(Path::Fixed("/proc/self/mountinfo"), errno)
-        })?;
+        let read = rustix::io::read(file, window.get_mut(filled..).unwrap_or(&mut []))?;
         filled += read;
         let data = window.get(..filled).unwrap_or(b"");
-        let complete = data
-            .iter()
-            .rposition(|&byte| byte == b'\n')
-            .map_or(0, |end| end + 1);
+        // At the end of the file, the last line needs no newline.
+        let complete = match (read, data.iter().rposition(|&byte| byte == b'\n')) {
+            (0, _) => filled,
+            (_, Some(newline)) => newline + 1,
+            (_, None) if filled == window.len() => filled,
+            (_, None) => 0,
+        };
+        let mut start = 0;
         for line in data
             .get(..complete)
             .unwrap_or(b"")
             .split(|&byte| byte == b'\n')
         {
-            if let Some(mount_point) = cgroup2_mount_point(line) {
-                return unescape_into(mount_point, path);
+            if wanted(line) {
+                return Ok(window.get(start..start + line.len()));
             }
+            start += line.len() + 1;
         }
         if read == 0 {
-            return Err(missing);
+            return Ok(None);
         }
-        // Keep the unfinished last line; a line longer than the window
-        // cannot be a cgroup2 mount of sane length and is dropped.
-        let rest = filled - complete;
         window.copy_within(complete..filled, 0);
-        filled = if rest == window.len() { 0 } else { rest };
+        filled -= complete;
     }
 }
 

@@ -41,18 +41,21 @@ static mut STORAGE: Storage = Storage {
 };
 
 /// Looks up `name` (with its `=`) in the hash table, by linear probing
-/// from its FNV-1a hash. Returns the slot where the probe stopped and,
-/// when the name is there, the index of its variable.
+/// from its FNV-1a hash. The random `seed` and the mixing into the high
+/// bits keep a target from choosing names that all land in one slot.
+/// Returns the slot where the probe stopped and, when the name is there,
+/// the index of its variable.
 fn find_slot(
     slots: &[u32; SLOTS],
     starts: &[u32],
     data: &[u8],
     name: &[u8],
+    seed: u32,
 ) -> (usize, Option<usize>) {
-    let hash = name.iter().fold(0x811c_9dc5u32, |hash, &byte| {
+    let hash = name.iter().fold(0x811c_9dc5 ^ seed, |hash, &byte| {
         (hash ^ byte as u32).wrapping_mul(0x0100_0193)
     });
-    let mut slot = hash as usize % SLOTS;
+    let mut slot = (hash.wrapping_mul(0x9e37_79b1) >> 16) as usize % SLOTS;
     loop {
         let Some(index) = slots[slot].checked_sub(1) else {
             return (slot, None);
@@ -75,12 +78,13 @@ pub fn open_environ(target: &Process) -> Result<OwnedFd, Error<'static>> {
 }
 
 /// Reads the environment from `file` and returns it as a NULL-terminated
-/// envp array. Entries without `=` are skipped, and of duplicate names
-/// the last value wins, in the position of the first.
+/// envp array. Entries without `=` or with an empty name are skipped,
+/// and of duplicate names the last value wins, in the position of the
+/// first.
 ///
 /// nsenter calls it once: a second call would overwrite the static
 /// storage that the first array points into.
-pub fn load(file: &OwnedFd, pid: i32) -> Result<*const *const c_char, Error<'static>> {
+pub fn load(file: &OwnedFd, pid: i32, seed: u32) -> Result<*const *const c_char, Error<'static>> {
     // nsenter is single-threaded and this is the only place that touches
     // STORAGE, once, so no other reference to it exists.
     let storage: *mut Storage = &raw mut STORAGE;
@@ -115,10 +119,12 @@ pub fn load(file: &OwnedFd, pid: i32) -> Result<*const *const c_char, Error<'sta
             .position(|&byte| byte == 0)
             .map_or(data.len(), |offset| start + offset);
         let entry = &data[start..end];
-        if let Some(equals) = entry.iter().position(|&byte| byte == b'=') {
+        // Entries without `=` or with an empty name are no variables.
+        let equals = entry.iter().position(|&byte| byte == b'=');
+        if let Some(equals) = equals.filter(|&at| at > 0) {
             let name = &entry[..=equals];
             let pointer = entry.as_ptr().cast::<c_char>();
-            match find_slot(&storage.slots, &storage.starts, data, name) {
+            match find_slot(&storage.slots, &storage.starts, data, name, seed) {
                 (_, Some(index)) => storage.pointers[index] = pointer,
                 (slot, None) if count < VARIABLES_CAPACITY => {
                     storage.slots[slot] = count as u32 + 1;

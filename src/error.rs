@@ -147,8 +147,8 @@ impl Error<'_> {
             }
             Error::SetId => {
                 line.text(
-                    b"refusing to run set-user-ID or set-group-ID, which gives \
-                      every user root in any namespace: chmod u-s,g-s it",
+                    b"refusing to run with real and effective ids that differ \
+                      (set-user-ID or set-group-ID?): that gives users root",
                 );
             }
         }

@@ -57,14 +57,11 @@ pub unsafe fn exec_program(
     let path = path.map_or(DEFAULT_PATH, CStr::to_bytes);
     let mut denied = false;
     for directory in path.split(|&byte| byte == b':') {
+        // An empty entry means the current directory, where glibc runs
+        // the bare name, which the program then sees as its $0.
         let mut candidate: heapless::Vec<u8, PATH_MAX> = heapless::Vec::new();
-        let directory = if directory.is_empty() {
-            b"."
-        } else {
-            directory
-        };
-        let joined = candidate.extend_from_slice(directory).is_ok()
-            && candidate.push(b'/').is_ok()
+        let joined = (directory.is_empty()
+            || (candidate.extend_from_slice(directory).is_ok() && candidate.push(b'/').is_ok()))
             && candidate.extend_from_slice(bytes).is_ok()
             && candidate.push(0).is_ok();
         let Some(candidate) = joined
@@ -88,7 +85,8 @@ pub unsafe fn exec_program(
 /// Executes `file` with the argv tail at `index`. On ENOEXEC it runs
 /// `/bin/sh FILE ARGS...` instead, which needs one more argv slot, so the
 /// word before the program (nsenter's own) is overwritten for that call
-/// and restored. Returns the errno of the first execve(2).
+/// and restored. Returns the errno of the last execve(2), as glibc's
+/// execvp does: without /bin/sh, ENOENT lets a PATH search go on.
 ///
 /// # Safety
 ///
@@ -110,7 +108,7 @@ unsafe fn exec_file(
     };
     // SAFETY: `script_argv` is the process's argv with two words replaced
     // by NUL-terminated strings that outlive the call.
-    unsafe { sys::execve(SCRIPT_SHELL.as_ptr(), script_argv, envp) };
+    let errno = unsafe { sys::execve(SCRIPT_SHELL.as_ptr(), script_argv, envp) };
     args.restore(index);
     errno
 }

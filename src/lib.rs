@@ -117,7 +117,7 @@ fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
     // Environment and cgroup of the target.
     let mut envp = args.envp;
     if let (Some(file), Some(process)) = (&environ, &target) {
-        envp = environment::load(file, process.pid)?;
+        envp = environment::load(file, process.pid, args.random_seed())?;
     }
     if let Some(procs) = &procs {
         cgroup::join(procs)?;

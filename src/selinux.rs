@@ -4,6 +4,7 @@
 use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Error, Path};
+use crate::message::Line;
 use crate::target::Process;
 
 /// `SELINUX_MAGIC` from linux/magic.h: the f_type of selinuxfs.
@@ -12,15 +13,18 @@ const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 /// Copies the target's context (`/proc/PID/attr/current`) to our
 /// `/proc/self/attr/exec`, so that the next execve(2), in this process or
 /// in a child forked from it, runs in that context. See proc_pid_attr(5).
+///
+/// Without SELinux there is no context to follow: like util-linux, which
+/// acts only when SELinux is enabled, it goes on, but says so.
 pub fn follow_context(target: &Process) -> Result<(), Error<'static>> {
     let enabled = rustix::fs::statfs(c"/sys/fs/selinux")
         .map(|fs| fs.f_type == SELINUX_MAGIC)
         .unwrap_or(false);
     if !enabled {
-        return Err(Error::Plain(
-            "--follow-context needs SELinux, which is not enabled \
-             (no selinuxfs at /sys/fs/selinux)",
-        ));
+        Line::new()
+            .text(b"SELinux is not enabled, so --follow-context has no effect")
+            .write_stderr();
+        return Ok(());
     }
 
     let current = target.open_file("attr/current", OFlags::RDONLY)?;

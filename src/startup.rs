@@ -46,36 +46,21 @@ impl StartupArgs {
     }
 }
 
-/// The auxv key from linux/auxvec.h of the first of four entries, AT_UID,
-/// AT_EUID, AT_GID and AT_EGID: the ids execve(2) gave the process.
+/// auxv keys from linux/auxvec.h: the ids execve(2) gave the process, and
+/// the address of 16 random bytes.
 const AT_UID: usize = 11;
+const AT_EUID: usize = 12;
+const AT_GID: usize = 13;
+const AT_EGID: usize = 14;
+const AT_RANDOM: usize = 25;
 
 impl StartupArgs {
     /// Tells whether the real and effective ids differ, as they do when
     /// the binary runs set-user-ID or set-group-ID. The ids come from the
-    /// auxiliary vector the kernel put after envp, which costs no system
-    /// call. Without those entries it makes the four get*id calls.
+    /// auxiliary vector, which costs no system call. Without those entries
+    /// it makes the four get*id calls.
     pub fn ids_differ(&self) -> bool {
-        let mut ids = [None; 4];
-        if !self.envp.is_null() {
-            // SAFETY: the kernel places the auxiliary vector right after
-            // envp's terminating NULL: pairs of words, ended by AT_NULL
-            // (0). `envp` is the kernel's own array, per `new`'s contract.
-            unsafe {
-                let mut entry = self.envp;
-                while !(*entry).is_null() {
-                    entry = entry.add(1);
-                }
-                let mut pair = entry.add(1).cast::<usize>();
-                while *pair != 0 {
-                    let value = *pair.add(1);
-                    if let Some(slot) = (*pair).checked_sub(AT_UID).and_then(|at| ids.get_mut(at)) {
-                        *slot = Some(value);
-                    }
-                    pair = pair.add(2);
-                }
-            }
-        }
+        let ids = [AT_UID, AT_EUID, AT_GID, AT_EGID].map(|key| self.auxv(key));
         match ids {
             [Some(uid), Some(euid), Some(gid), Some(egid)] => uid != euid || gid != egid,
             _ => {
@@ -83,6 +68,42 @@ impl StartupArgs {
                     || rustix::process::getgid() != rustix::process::getegid()
             }
         }
+    }
+
+    /// Returns 32 random bits from the 16 bytes the kernel puts on the
+    /// initial stack for each new program (AT_RANDOM), or 0 without them.
+    pub fn random_seed(&self) -> u32 {
+        match self.auxv(AT_RANDOM) {
+            // SAFETY: AT_RANDOM points at 16 bytes on the initial stack,
+            // which lives as long as the process; 4 of them are read.
+            Some(address) if address != 0 => unsafe { (address as *const u32).read_unaligned() },
+            _ => 0,
+        }
+    }
+
+    /// Returns the value of `key` in the auxiliary vector, which the kernel
+    /// places right after envp's terminating NULL: pairs of words, ended
+    /// by AT_NULL (0). See getauxval(3).
+    fn auxv(&self, key: usize) -> Option<usize> {
+        if self.envp.is_null() {
+            return None;
+        }
+        // SAFETY: `envp` is the kernel's own array, per `new`'s contract,
+        // so the vector follows its NULL and ends with AT_NULL.
+        unsafe {
+            let mut entry = self.envp;
+            while !(*entry).is_null() {
+                entry = entry.add(1);
+            }
+            let mut pair = entry.add(1).cast::<usize>();
+            while *pair != 0 {
+                if *pair == key {
+                    return Some(*pair.add(1));
+                }
+                pair = pair.add(2);
+            }
+        }
+        None
     }
 
     /// Makes the argv tail at `index` into `FIRST SECOND ARGS...`, where

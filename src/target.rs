@@ -176,15 +176,20 @@ fn proc_path<'b>(buffer: &'b mut ProcPath, pid: i32, file: &str) -> &'b CStr {
     crate::cstr::from_terminated(buffer).unwrap_or(c"/proc/")
 }
 
-/// Tells whether the running kernel's release is at least `major.minor`.
-fn kernel_at_least(major: u64, minor: u64) -> bool {
+/// Tells whether the running kernel's release is at least `major.minor`,
+/// reading the leading `MAJOR.MINOR` of uname(2)'s release string.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
     let uname = rustix::system::uname();
-    let mut parts = uname.release().to_bytes().split(|&byte| byte == b'.');
-    let mut number = || {
-        let part = parts.next().unwrap_or(b"");
-        let digits = part.iter().take_while(|byte| byte.is_ascii_digit()).count();
-        crate::args::parse_number(part.get(..digits).unwrap_or(b""), u64::MAX).unwrap_or(0)
-    };
-    let found = (number(), number());
-    found >= (major, minor)
+    let mut found = [0u32; 2];
+    let mut part = 0;
+    for &byte in uname.release().to_bytes() {
+        match (byte, found.get_mut(part)) {
+            (b'0'..=b'9', Some(number)) => {
+                *number = number.wrapping_mul(10).wrapping_add((byte - b'0') as u32);
+            }
+            (b'.', _) => part += 1,
+            _ => break,
+        }
+    }
+    found >= [major, minor]
 }

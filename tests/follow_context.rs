@@ -1,7 +1,8 @@
 //! `-Z`/`--follow-context`: run the program in the target's SELinux
 //! context (read from `/proc/PID/attr/current`, written to
-//! `/proc/self/attr/exec`). On a machine without SELinux that must fail
-//! with a message, not be skipped silently.
+//! `/proc/self/attr/exec`). Without SELinux there is no context to
+//! follow: like util-linux, the program runs anyway, and nsenter says in
+//! one line that the option had no effect.
 
 mod common;
 
@@ -9,10 +10,10 @@ use common::{nsenter, Target};
 use std::path::Path;
 
 #[test]
-fn follow_context_without_selinux_rejected() {
+fn follow_context_without_selinux_warns() {
     require_root!();
     if Path::new("/sys/fs/selinux/enforce").exists() {
-        eprintln!("skipped follow_context_without_selinux_rejected: SELinux is enabled here");
+        eprintln!("skipped follow_context_without_selinux_warns: SELinux is enabled here");
         return;
     }
     let target = Target::unshare(&["--uts"]);
@@ -30,25 +31,16 @@ fn follow_context_without_selinux_rejected() {
 
         assert_eq!(
             outcome.code(),
-            Some(1),
+            Some(0),
             "exit status with {option}; {outcome:?}"
         );
         assert_eq!(
-            outcome.stdout, "",
-            "the program must not run with {option}; {outcome:?}"
+            outcome.stdout, "program ran\n",
+            "the program runs with {option}; {outcome:?}"
         );
         assert_eq!(
-            outcome.stderr_lines().len(),
-            1,
-            "stderr lines with {option}; {outcome:?}"
-        );
-        assert!(
-            outcome.stderr.starts_with("nsenter: "),
-            "stderr prefix with {option}; {outcome:?}"
-        );
-        assert!(
-            outcome.stderr.contains("SELinux"),
-            "message names SELinux with {option}; {outcome:?}"
+            outcome.stderr, "nsenter: SELinux is not enabled, so --follow-context has no effect\n",
+            "one warning line with {option}; {outcome:?}"
         );
     }
 }

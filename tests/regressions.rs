@@ -244,3 +244,85 @@ fn hangup_reaches_program_from_leader() {
     // Wait status 1: killed by SIGHUP, after the program died of it too.
     assert_eq!(outcome.stdout, "status 1 children 1 alive 0\n");
 }
+
+#[test]
+fn path_search_skips_script_without_sh() {
+    // A root with no /bin/sh: the first PATH match is a script without
+    // `#!`, which cannot run, so the search goes on to a real binary.
+    let root = TempDir::new("nosh-root");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    write_executable(&root.join("bin/prog"), "echo script\n");
+    std::fs::copy(common::nsenter_bin(), root.join("usr/bin/prog")).unwrap();
+    let root_option = format!("-r{}", root.path_str());
+
+    let mut command = nsenter_command(&[root_option.as_str(), "prog", "-V"]);
+    command.env("PATH", "/bin:/usr/bin");
+    let outcome = run(&mut command);
+
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    assert!(outcome.stdout.starts_with("nsenter from"), "{outcome:?}");
+    assert_eq!(outcome.stderr, "");
+}
+
+#[test]
+fn script_without_sh_by_path_not_found() {
+    let root = TempDir::new("nosh-path");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    write_executable(&root.join("bin/prog"), "echo script\n");
+    let root_option = format!("-r{}", root.path_str());
+
+    let outcome = nsenter(&[root_option.as_str(), "/bin/prog"]);
+
+    assert_eq!(outcome.code(), Some(127), "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        "nsenter: failed to execute /bin/prog: No such file or directory\n"
+    );
+}
+
+#[test]
+fn equals_kept_in_long_option_value() {
+    let dir = TempDir::new("equals");
+    std::fs::create_dir(dir.join("=odd")).unwrap();
+
+    let mut command = nsenter_command(&["--wd==odd", "pwd"]);
+    command.current_dir(dir.path_str());
+    let outcome = run(&mut command);
+
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    assert!(outcome.stdout.ends_with("/=odd\n"), "{outcome:?}");
+}
+
+#[test]
+fn empty_path_entry_runs_bare_name() {
+    let dir = TempDir::new("empty-path");
+    write_executable(&dir.join("show0"), "#!/bin/sh\necho \"$0\"\n");
+
+    let mut command = nsenter_command(&["show0"]);
+    command
+        .current_dir(dir.path_str())
+        .env("PATH", ":/usr/bin:/bin");
+    let outcome = run(&mut command);
+
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    assert_eq!(outcome.stdout, "show0\n");
+}
+
+#[test]
+fn env_empty_name_entries_skipped() {
+    require_root!();
+    // ctypes passes the entries to execve(2) as they are; os.execve
+    // rejects the empty name.
+    let script = "import ctypes\n\
+        libc = ctypes.CDLL(None)\n\
+        envp = (ctypes.c_char_p * 3)(b'=value', b'X=1', None)\n\
+        argv = (ctypes.c_char_p * 3)(b'sleep', b'1000', None)\n\
+        libc.execve(b'/bin/sleep', argv, envp)\n";
+    let target = Target::spawn(&["python3", "-c", script]);
+
+    let outcome = nsenter(&["-t", &target.pid_arg(), "-e", "/usr/bin/env"]);
+
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    assert_eq!(outcome.stdout, "X=1\n");
+}

@@ -27,7 +27,8 @@ const TABLE: &[(&[&str], &str)] = &[
     (&["--mount=/path"], "mount=/path prog="),
     (&["--mount", "/path"], "mount prog=/path"),
     (&["-m=/path"], "mount=/path prog="),
-    (&["--mount==/path"], "mount=/path prog="),
+    (&["--mount==/path"], "mount==/path prog="),
+    (&["--wd==odd"], "w==odd prog="),
     (&["-muin"], "mount=uin prog="),
     (&["-aF"], "all F prog="),
     (&["-Fm"], "mount F prog="),
@@ -295,13 +296,16 @@ fn summarize_getopt(words: &[String]) -> String {
             Action::JoinCgroup => "c",
             Action::FollowContext => "Z",
         };
+        // getopt(1) writes a short option's value as a separate word, so
+        // `-m=/x` comes back as `-m '=/x'`; the `=` is dropped only there.
+        let short = !word.starts_with("--");
+        let value = match value {
+            Some(value) if short && wants_equals_dropped(spec.action) => Some(strip(&value)),
+            other => other,
+        };
         let item = match (spec.argument, value) {
             (Argument::Optional, Some(value)) if value.is_empty() => label.to_string(),
-            (Argument::Optional, Some(value)) => std::format!("{label}={}", strip(&value)),
-            (Argument::Required, Some(value)) if spec.action == Action::Wdns => {
-                std::format!("{label}={}", strip(&value))
-            }
-            (Argument::Required, Some(value)) => std::format!("{label}={value}"),
+            (_, Some(value)) => std::format!("{label}={value}"),
             _ => label.to_string(),
         };
         items.retain(|existing| existing.split('=').next() != Some(label));

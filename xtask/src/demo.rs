@@ -53,12 +53,15 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let result = wait_for_target(&mut unshare_child).and_then(|target| {
         let printed = print_comparison(&nsenter.to_string_lossy(), target);
-        // The target is PID 1 of its PID namespace, so only SIGKILL ends it from outside.
+        // unshare goes first: util-linux 2.38.1's unshare prints "sigprocmask unblock failed"
+        // when it sees its child killed. Then the target, PID 1 of its PID namespace, which
+        // only SIGKILL ends from outside.
+        let _ = unshare_child.kill();
+        let _ = unshare_child.wait();
         let killed = cmd::run(Command::new("kill").args(["-KILL", &target.to_string()]));
         printed.and(killed)
     });
-    // NOTE: util-linux 2.38.1's unshare prints "sigprocmask unblock failed: Invalid argument"
-    // when its child is killed; the message comes from unshare and does not affect the demo.
+    let _ = unshare_child.kill();
     let _ = unshare_child.wait();
     result
 }
