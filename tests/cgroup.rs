@@ -224,17 +224,7 @@ fn cgroup_procs_unopenable_rejected() {
         &script,
     ]));
 
-    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
-    assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
-    assert_eq!(
-        outcome.stderr_lines().len(),
-        1,
-        "one stderr line; {outcome:?}"
-    );
-    assert!(
-        outcome.stderr.starts_with("nsenter: "),
-        "stderr prefix; {outcome:?}"
-    );
+    common::assert_rejected(&outcome);
     assert!(
         outcome.stderr.contains("cgroup"),
         "message names the cgroup; {outcome:?}"
@@ -247,15 +237,5 @@ fn cgroup_without_target_rejected() {
 
     let outcome = nsenter(&["-c", "--", "echo", "program ran"]);
 
-    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
-    assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
-    assert_eq!(
-        outcome.stderr_lines().len(),
-        1,
-        "one stderr line; {outcome:?}"
-    );
-    assert!(
-        outcome.stderr.starts_with("nsenter: "),
-        "stderr prefix; {outcome:?}"
-    );
+    common::assert_rejected(&outcome);
 }

@@ -82,22 +82,6 @@ fn start_socket_target() -> SocketTarget {
     }
 }
 
-/// Asserts that nsenter failed with status 1, printed nothing on stdout
-/// and one `nsenter: ` line on stderr.
-fn assert_rejected(outcome: &common::Outcome) {
-    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
-    assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
-    assert_eq!(
-        outcome.stderr_lines().len(),
-        1,
-        "one stderr line; {outcome:?}"
-    );
-    assert!(
-        outcome.stderr.starts_with("nsenter: "),
-        "stderr prefix; {outcome:?}"
-    );
-}
-
 #[test]
 fn net_socket_enters_socket_namespace() {
     require_root!();
@@ -183,7 +167,7 @@ fn net_socket_without_target_rejected() {
 
     let outcome = nsenter(&["-N", "3", "--", "echo", "program ran"]);
 
-    assert_rejected(&outcome);
+    common::assert_rejected(&outcome);
     assert!(
         outcome.stderr.contains("target"),
         "message names the missing target; {outcome:?}"
@@ -205,7 +189,7 @@ fn net_socket_closed_fd_rejected() {
         "program ran",
     ]);
 
-    assert_rejected(&outcome);
+    common::assert_rejected(&outcome);
 }
 
 /// The target's fd 0 is /dev/null (Target::spawn redirects stdin), which
@@ -225,7 +209,7 @@ fn net_socket_not_a_socket_rejected() {
         "program ran",
     ]);
 
-    assert_rejected(&outcome);
+    common::assert_rejected(&outcome);
 }
 
 #[test]

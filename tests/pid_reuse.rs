@@ -37,22 +37,6 @@ macro_rules! require_python {
     };
 }
 
-/// Asserts that nsenter failed with status 1, printed nothing on stdout
-/// and one `nsenter: ` line on stderr.
-fn assert_rejected(outcome: &common::Outcome) {
-    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
-    assert_eq!(outcome.stdout, "", "stdout; {outcome:?}");
-    assert_eq!(
-        outcome.stderr_lines().len(),
-        1,
-        "one stderr line; {outcome:?}"
-    );
-    assert!(
-        outcome.stderr.starts_with("nsenter: "),
-        "stderr prefix; {outcome:?}"
-    );
-}
-
 #[test]
 fn pid_inode_matching_enters_target() {
     require_root!();
@@ -132,7 +116,7 @@ fn pid_inode_of_other_process_rejected() {
         "/proc/self/ns/uts",
     ]);
 
-    assert_rejected(&outcome);
+    common::assert_rejected(&outcome);
 }
 
 #[test]
@@ -149,7 +133,7 @@ fn pid_inode_of_dead_process_rejected() {
 
     let outcome = nsenter(&["-t", &target_arg, "-u", "--", "true"]);
 
-    assert_rejected(&outcome);
+    common::assert_rejected(&outcome);
 }
 
 /// A real PID reuse, inside a new PID namespace whose PIDs only this test
@@ -185,7 +169,7 @@ exec {nsenter} -t "$new:$inode" -u -- true
         &script,
     ]));
 
-    assert_rejected(&outcome);
+    common::assert_rejected(&outcome);
 }
 
 #[test]

@@ -86,17 +86,7 @@ impl InstalledCopy {
 /// Asserts that the copy rejected running, with status 1, no output and
 /// one `nsenter: ` line that names the set-ID install.
 fn assert_rejected_as_set_id(outcome: &Outcome) {
-    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
-    assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
-    assert_eq!(
-        outcome.stderr_lines().len(),
-        1,
-        "one stderr line; {outcome:?}"
-    );
-    assert!(
-        outcome.stderr.starts_with("nsenter: "),
-        "stderr prefix; {outcome:?}"
-    );
+    common::assert_rejected(outcome);
     let names_set_id = ["set-user-ID", "set-group-ID", "setuid", "setgid"]
         .iter()
         .any(|term| outcome.stderr.contains(term));

@@ -173,15 +173,5 @@ fn user_parent_of_initial_namespace_rejected() {
         "program ran",
     ]);
 
-    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
-    assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
-    assert_eq!(
-        outcome.stderr_lines().len(),
-        1,
-        "one stderr line; {outcome:?}"
-    );
-    assert!(
-        outcome.stderr.starts_with("nsenter: "),
-        "stderr prefix; {outcome:?}"
-    );
+    common::assert_rejected(&outcome);
 }

@@ -578,3 +578,19 @@ pub fn assert_no_stderr(outcome: &Outcome) {
 pub fn assert_success(outcome: &Outcome) {
     assert_eq!(outcome.code(), Some(0), "exit status; {outcome:?}");
 }
+
+/// Asserts that nsenter failed with status 1, printed nothing on stdout
+/// and exactly one `nsenter: ` line on stderr.
+pub fn assert_rejected(outcome: &Outcome) {
+    assert_eq!(outcome.code(), Some(1), "exit status; {outcome:?}");
+    assert_eq!(outcome.stdout, "", "the program must not run; {outcome:?}");
+    assert_eq!(
+        outcome.stderr_lines().len(),
+        1,
+        "one stderr line; {outcome:?}"
+    );
+    assert!(
+        outcome.stderr.starts_with("nsenter: "),
+        "stderr prefix; {outcome:?}"
+    );
+}
