@@ -302,12 +302,12 @@ fn plan_target_namespaces(
 
 /// Opens a file of the target for an option that needs one.
 fn open_if(
-    wanted: bool,
+    requested: bool,
     target: Option<&Process>,
     option: &'static str,
     open: fn(&Process) -> Result<OwnedFd, Error<'static>>,
 ) -> Result<Option<OwnedFd>, Error<'static>> {
-    if !wanted {
+    if !requested {
         return Ok(None);
     }
     let process = target.ok_or(Error::TargetRequired(option))?;

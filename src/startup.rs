@@ -12,6 +12,8 @@ pub struct StartupArgs {
     pub envp: *const *const c_char,
     /// The two words [`StartupArgs::prepend`] replaced, to put back.
     replaced: [*const c_char; 2],
+    /// The auxiliary vector after envp, or NULL without an envp.
+    auxv: *const usize,
 }
 
 impl StartupArgs {
@@ -34,6 +36,8 @@ impl StartupArgs {
             argv,
             envp,
             replaced: [ptr::null(); 2],
+            // SAFETY: as guaranteed by the caller.
+            auxv: unsafe { find_auxv(envp) },
         }
     }
 
@@ -81,21 +85,16 @@ impl StartupArgs {
         }
     }
 
-    /// Returns the value of `key` in the auxiliary vector, which the kernel
-    /// places right after envp's terminating NULL: pairs of words, ended
-    /// by AT_NULL (0). See getauxval(3).
+    /// Returns the value of `key` in the auxiliary vector: pairs of words,
+    /// ended by AT_NULL (0). See getauxval(3).
     fn auxv(&self, key: usize) -> Option<usize> {
-        if self.envp.is_null() {
+        if self.auxv.is_null() {
             return None;
         }
-        // SAFETY: `envp` is the kernel's own array, per `new`'s contract,
-        // so the vector follows its NULL and ends with AT_NULL.
+        // SAFETY: `auxv` points at the kernel's vector of pairs, which
+        // ends with AT_NULL (0), as `find_auxv` found it.
         unsafe {
-            let mut entry = self.envp;
-            while !(*entry).is_null() {
-                entry = entry.add(1);
-            }
-            let mut pair = entry.add(1).cast::<usize>();
+            let mut pair = self.auxv;
             while *pair != 0 {
                 if *pair == key {
                     return Some(*pair.add(1));
@@ -141,6 +140,26 @@ impl StartupArgs {
             *slots = self.replaced[0];
             *slots.add(1) = self.replaced[1];
         }
+    }
+}
+
+/// Returns the auxiliary vector, which the kernel places right after
+/// envp's terminating NULL, or NULL when there is no envp.
+///
+/// # Safety
+///
+/// `envp` is NULL or the kernel's own envp array.
+unsafe fn find_auxv(envp: *const *const c_char) -> *const usize {
+    if envp.is_null() {
+        return ptr::null();
+    }
+    let mut entry = envp;
+    // SAFETY: the array is NULL-terminated, per the caller.
+    unsafe {
+        while !(*entry).is_null() {
+            entry = entry.add(1);
+        }
+        entry.add(1).cast::<usize>()
     }
 }
 

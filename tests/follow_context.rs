@@ -1,7 +1,7 @@
 //! `-Z`/`--follow-context`: run the program in the target's SELinux
 //! context (read from `/proc/PID/attr/current`, written to
 //! `/proc/self/attr/exec`). Without SELinux there is no context to
-//! follow: like util-linux, the program runs anyway, and nsenter says in
+//! follow: like util-linux, the program runs anyway, and nsenter prints
 //! one line that the option had no effect.
 
 mod common;

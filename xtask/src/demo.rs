@@ -54,7 +54,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let result = wait_for_target(&mut unshare_child).and_then(|target| {
         let printed = print_comparison(&nsenter.to_string_lossy(), target);
         // unshare goes first: util-linux 2.38.1's unshare prints "sigprocmask unblock failed"
-        // when it sees its child killed. Then the target, PID 1 of its PID namespace, which
+        // when its child is killed. Then the target, PID 1 of its PID namespace, which
         // only SIGKILL ends from outside.
         let _ = unshare_child.kill();
         let _ = unshare_child.wait();
