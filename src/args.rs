@@ -33,14 +33,21 @@ impl<'a> Argv<'a> for [&'a CStr] {
     }
 }
 
-/// The command the command line requests. It is built once, so the size
-/// of `Run` next to the empty variants costs nothing.
+/// The command the command line requests, with the options parsed up to
+/// it: `--help` and `--version` end parsing where they stand, and the
+/// files named before them are still opened first, as util-linux does.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
 pub enum Command<'a> {
+    Help(Options<'a>),
+    Version(Options<'a>),
+    Run(Options<'a>),
+}
+
+/// An option that ends parsing.
+#[derive(Debug)]
+enum Request {
     Help,
     Version,
-    Run(Options<'a>),
 }
 
 /// A namespace request for one kind.
@@ -360,8 +367,10 @@ pub fn parse<'a, A: Argv<'a> + ?Sized>(argv: &A) -> Result<Command<'a>, Error<'a
         } else {
             parse_short(argv, &mut index, word, &mut options)?
         };
-        if let Some(command) = command {
-            return Ok(command);
+        match command {
+            Some(Request::Help) => return Ok(Command::Help(options)),
+            Some(Request::Version) => return Ok(Command::Version(options)),
+            None => {}
         }
         index += 1;
     }
@@ -376,7 +385,7 @@ fn parse_long<'a, A: Argv<'a> + ?Sized>(
     index: &mut usize,
     word: &'a CStr,
     options: &mut Options<'a>,
-) -> Result<Option<Command<'a>>, Error<'a>> {
+) -> Result<Option<Request>, Error<'a>> {
     let body = suffix(word, 2);
     let body_bytes = body.to_bytes();
     let name_length = body_bytes
@@ -436,7 +445,7 @@ fn parse_short<'a, A: Argv<'a> + ?Sized>(
     index: &mut usize,
     word: &'a CStr,
     options: &mut Options<'a>,
-) -> Result<Option<Command<'a>>, Error<'a>> {
+) -> Result<Option<Request>, Error<'a>> {
     let bytes = word.to_bytes();
     let mut position = 1;
     while let Some(&letter) = bytes.get(position) {
@@ -499,7 +508,7 @@ fn apply<'a>(
     action: Action,
     value: Option<&'a CStr>,
     options: &mut Options<'a>,
-) -> Result<Option<Command<'a>>, Error<'a>> {
+) -> Result<Option<Request>, Error<'a>> {
     let text = value.unwrap_or(c"");
     match action {
         Action::All => options.all = true,
@@ -529,8 +538,8 @@ fn apply<'a>(
         Action::NoFork => options.no_fork = true,
         Action::JoinCgroup => options.join_cgroup = true,
         Action::FollowContext => options.follow_context = true,
-        Action::Help => return Ok(Some(Command::Help)),
-        Action::Version => return Ok(Some(Command::Version)),
+        Action::Help => return Ok(Some(Request::Help)),
+        Action::Version => return Ok(Some(Request::Version)),
     }
     Ok(None)
 }

@@ -64,19 +64,21 @@ fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
 
     // Parse, and open the files named on the command line in the caller's
     // namespaces and root.
-    let mut options = match args::parse(&*args)? {
-        Command::Help => {
+    let command = args::parse(&*args)?;
+    let (Command::Help(options) | Command::Version(options) | Command::Run(options)) = &command;
+    let mut plan = open_namespace_files(options)?;
+    let mut directories = Directories::open_given(options)?;
+    let mut options = match command {
+        Command::Help(_) => {
             args::print_help().map_err(Error::Write)?;
             return Ok(0);
         }
-        Command::Version => {
+        Command::Version(_) => {
             args::print_version().map_err(Error::Write)?;
             return Ok(0);
         }
         Command::Run(options) => options,
     };
-    let mut plan = open_namespace_files(&options)?;
-    let mut directories = Directories::open_given(&options)?;
 
     // Work out the kinds to enter, then open the target and everything
     // taken from it, all before the first setns.
@@ -101,10 +103,7 @@ fn execute(args: &mut StartupArgs) -> Result<i32, Error<'static>> {
     )?;
     let credentials = Credentials::plan(&options, target.as_ref())?;
     if options.follow_context {
-        let process = target
-            .as_ref()
-            .ok_or(Error::TargetRequired("--follow-context"))?;
-        selinux::follow_context(process)?;
+        selinux::follow_context(target.as_ref())?;
     }
     if let Some(process) = &target {
         process.confirm_alive()?;
@@ -157,8 +156,12 @@ fn open_namespace_files(options: &Options<'static>) -> Result<Plan, Error<'stati
     Ok(plan)
 }
 
+/// Opens a namespace file. `O_NONBLOCK` changes nothing for namespace
+/// files, but makes a FIFO given by mistake fail at setns(2) instead of
+/// blocking the open for ever.
 fn open_readonly(path: &CStr) -> Result<OwnedFd, Error<'_>> {
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty())
         .map_err(|errno| Error::Open(Path::User(path), errno))
 }
 

@@ -16,7 +16,7 @@ const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 ///
 /// Without SELinux there is no context to follow: like util-linux, which
 /// acts only when SELinux is enabled, it goes on, but says so.
-pub fn follow_context(target: &Process) -> Result<(), Error<'static>> {
+pub fn follow_context(target: Option<&Process>) -> Result<(), Error<'static>> {
     let enabled = rustix::fs::statfs(c"/sys/fs/selinux")
         .map(|fs| fs.f_type == SELINUX_MAGIC)
         .unwrap_or(false);
@@ -26,6 +26,7 @@ pub fn follow_context(target: &Process) -> Result<(), Error<'static>> {
             .write_stderr();
         return Ok(());
     }
+    let target = target.ok_or(Error::TargetRequired("--follow-context"))?;
 
     let current = target.open_file("attr/current", OFlags::RDONLY)?;
     let mut context = [0u8; 4096];

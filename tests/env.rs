@@ -11,7 +11,7 @@ use common::{
     assert_no_stderr, assert_success, nsenter, nsenter_command, run, Outcome, Target, TempDir,
 };
 use std::fs::{self, File};
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::symlink;
 use std::path::Path;
 
 const PYTHON: &str = "/usr/bin/python3";
@@ -76,9 +76,7 @@ fn sorted_lines(output: &str) -> Vec<&str> {
 
 /// Writes an executable shell script.
 fn write_script(path: &Path, body: &str) {
-    fs::write(path, format!("#!/bin/sh\n{body}\n"))
-        .unwrap_or_else(|error| panic!("failed to write {}: {error}", path.display()));
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod the script");
+    common::write_executable(path, format!("#!/bin/sh\n{body}\n").as_bytes());
 }
 
 #[test]

@@ -10,7 +10,6 @@ use common::{
 };
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -29,8 +28,7 @@ extern "C" {
 /// Writes an executable shell script `name` with `body` into `dir`.
 fn write_script(dir: &TempDir, name: &str, body: &str) -> String {
     let path = dir.join(name);
-    fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod script");
+    common::write_executable(&path, format!("#!/bin/sh\n{body}\n").as_bytes());
     path.to_str().expect("UTF-8 path").to_string()
 }
 
@@ -451,7 +449,7 @@ fn default_shell_from_shell_variable() {
     // by the basename of $SHELL.
     let dir = TempDir::new("shell");
     let shell = dir.join("test-shell");
-    fs::copy("/bin/sh", &shell).expect("copy /bin/sh");
+    common::copy_executable(std::path::Path::new("/bin/sh"), &shell);
 
     let outcome = run_default_shell(Some(shell.to_str().expect("UTF-8 path")));
 

@@ -3,17 +3,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use common::{nsenter, nsenter_command, run, Target, TempDir};
 
 /// Writes an executable file at `path` with `contents`.
 fn write_executable(path: &std::path::Path, contents: &str) {
-    let mut file = std::fs::File::create(path).expect("create script");
-    file.write_all(contents.as_bytes()).expect("write script");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    common::write_executable(path, contents.as_bytes());
 }
 
 #[test]
@@ -253,7 +249,7 @@ fn path_search_skips_script_without_sh() {
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::create_dir_all(root.join("usr/bin")).unwrap();
     write_executable(&root.join("bin/prog"), "echo script\n");
-    std::fs::copy(common::nsenter_bin(), root.join("usr/bin/prog")).unwrap();
+    common::copy_executable(&common::nsenter_bin(), &root.join("usr/bin/prog"));
     let root_option = format!("-r{}", root.path_str());
 
     let mut command = nsenter_command(&[root_option.as_str(), "prog", "-V"]);
@@ -325,4 +321,50 @@ fn env_empty_name_entries_skipped() {
 
     assert_eq!(outcome.code(), Some(0), "{outcome:?}");
     assert_eq!(outcome.stdout, "X=1\n");
+}
+
+#[test]
+fn files_before_version_opened_first() {
+    let outcome = nsenter(&["-m/nonexistent", "-V"]);
+
+    assert_eq!(outcome.code(), Some(1), "{outcome:?}");
+    assert_eq!(outcome.stdout, "");
+    assert_eq!(
+        outcome.stderr,
+        "nsenter: cannot open /nonexistent: No such file or directory\n"
+    );
+}
+
+#[test]
+fn follow_context_without_target_or_selinux() {
+    if std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+        eprintln!("skipped follow_context_without_target_or_selinux: SELinux is enabled");
+        return;
+    }
+
+    let outcome = nsenter(&["-Z", "echo", "ran"]);
+
+    assert_eq!(outcome.code(), Some(0), "{outcome:?}");
+    assert_eq!(outcome.stdout, "ran\n");
+    assert_eq!(
+        outcome.stderr,
+        "nsenter: SELinux is not enabled, so --follow-context has no effect\n"
+    );
+}
+
+#[test]
+fn fifo_namespace_file_fails_fast() {
+    let dir = TempDir::new("fifo");
+    let fifo = dir.join("fifo");
+    let made = run(Command::new("mkfifo").arg(&fifo));
+    assert_eq!(made.code(), Some(0), "mkfifo: {made:?}");
+    let option = format!("--mount={}", fifo.display());
+
+    let outcome = nsenter(&[option.as_str(), "true"]);
+
+    assert_eq!(outcome.code(), Some(1), "{outcome:?}");
+    assert_eq!(
+        outcome.stderr,
+        "nsenter: reassociate to namespace 'ns/mnt' failed: Invalid argument\n"
+    );
 }

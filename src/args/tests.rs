@@ -98,8 +98,8 @@ fn text(value: &CStr) -> String {
 /// Writes parsed options in the table's form.
 fn summarize(argv: &[&CStr], result: Result<Command, Error>) -> String {
     let options = match result {
-        Ok(Command::Help) => return "help".to_string(),
-        Ok(Command::Version) => return "version".to_string(),
+        Ok(Command::Help(_)) => return "help".to_string(),
+        Ok(Command::Version(_)) => return "version".to_string(),
         Ok(Command::Run(options)) => options,
         Err(_) => return "error".to_string(),
     };

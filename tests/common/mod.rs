@@ -416,7 +416,7 @@ impl Drop for Target {
 }
 
 fn find_sleep(pid: u32, depth: u32) -> Option<u32> {
-    if command_name(pid).as_deref() == Some("sleep") {
+    if command_name(pid).as_deref() == Some("sleep") && in_sleep_call(pid) {
         return Some(pid);
     }
     if depth == 0 {
@@ -425,6 +425,23 @@ fn find_sleep(pid: u32, depth: u32) -> Option<u32> {
     children_of(pid)
         .into_iter()
         .find_map(|child| find_sleep(child, depth - 1))
+}
+
+/// Tells whether `pid` is blocked in nanosleep(2) or clock_nanosleep(2).
+/// The kernel renames a process at execve before it sets up the new
+/// environment, so `comm` alone can show `sleep` while
+/// `/proc/PID/environ` is still empty. Without the right to read
+/// `/proc/PID/syscall` (not root), `comm` has to do.
+fn in_sleep_call(pid: u32) -> bool {
+    const NANOSLEEP: &str = "35";
+    const CLOCK_NANOSLEEP: &str = "230";
+    match fs::read_to_string(format!("/proc/{pid}/syscall")) {
+        Ok(text) => matches!(
+            text.split_whitespace().next(),
+            Some(NANOSLEEP | CLOCK_NANOSLEEP)
+        ),
+        Err(error) => error.kind() == std::io::ErrorKind::PermissionDenied,
+    }
 }
 
 fn kill_tree(pid: u32, depth: u32) {
@@ -593,4 +610,25 @@ pub fn assert_rejected(outcome: &Outcome) {
         outcome.stderr.starts_with("nsenter: "),
         "stderr prefix; {outcome:?}"
     );
+}
+
+/// Writes an executable file at `path`. A file this multithreaded process
+/// opens for writing can stay open for a moment in a child that another
+/// test thread forks, and exec of the file then fails with ETXTBSY. So the
+/// contents go to a side file that is never executed, and `cp`, a process
+/// of its own, writes the executable.
+pub fn write_executable(path: &Path, contents: &[u8]) {
+    let mut draft = path.as_os_str().to_owned();
+    draft.push(".draft");
+    fs::write(&draft, contents).expect("write the draft file");
+    copy_executable(Path::new(&draft), path);
+}
+
+/// Copies `source` to an executable file at `path` with `cp`, for the
+/// reason given at [`write_executable`].
+pub fn copy_executable(source: &Path, path: &Path) {
+    let copy = run(Command::new("cp").arg(source).arg(path));
+    assert_eq!(copy.code(), Some(0), "cp {}: {copy:?}", path.display());
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    fs::set_permissions(path, mode).expect("chmod the executable");
 }
