@@ -14,8 +14,8 @@ const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 /// `/proc/self/attr/exec`, so that the next execve(2), in this process or
 /// in a child forked from it, runs in that context. See proc_pid_attr(5).
 ///
-/// Without SELinux there is no context to follow: like util-linux, which
-/// acts only when SELinux is enabled, it goes on, but says so.
+/// Without SELinux there is no context to follow. Like util-linux, which
+/// acts only when SELinux is enabled, it then goes on, after a warning.
 pub fn follow_context(target: Option<&Process>) -> Result<(), Error<'static>> {
     let enabled = rustix::fs::statfs(c"/sys/fs/selinux")
         .map(|fs| fs.f_type == SELINUX_MAGIC)
