@@ -60,7 +60,7 @@ check_stderr() {
 start() {
     variable=$1
     shift
-    pid=$($helper spawn "$@" 2>/tmp/stderr)
+    pid=$(timeout 10 $helper spawn "$@" 2>/tmp/stderr)
     if [ -z "$pid" ]; then
         fail "start $variable" "$helper spawn $* failed: $(cat /tmp/stderr)"
     fi
@@ -130,6 +130,17 @@ while [ "$(readlink /proc/$C/cwd)" != $root_shell/work ] && [ $tries -lt 100 ]; 
     tries=$((tries + 1))
 done
 
+# The tests compare namespace ids with the suite's, so each target must have its own namespaces.
+for pair in S:uts S:ipc S:net U:user U:uts D:user; do
+    name=${pair%%:*}
+    kind=${pair#*:}
+    eval "target_pid=\$$name"
+    target_ns=$(readlink /proc/$target_pid/ns/$kind)
+    if [ -z "$target_ns" ] || [ "$target_ns" = "$(readlink /proc/self/ns/$kind)" ]; then
+        fail "setup $name $kind" "target $name has no $kind namespace of its own"
+    fi
+done
+
 export FOO=caller-env
 
 # --- every kind by -t and by FILE ------------------------------------------------------------
@@ -158,15 +169,25 @@ check_stderr "target missing" 1 "neither filename nor target pid supplied for ns
 
 want_all=$(for k in $kinds; do readlink /proc/$A/ns/$k; done)
 check "all kinds" 0 "$want_all" -- $nsenter -t "$A" --all -- sh -c "$ns_script"
-check "all same user namespace" 0 target-same-user -- $nsenter -t "$S" -a hostname
+# S shares the suite's user namespace, so --all must enter S's uts, ipc and net namespaces and
+# leave the user namespace alone.
+want_same=$(for k in $kinds; do readlink /proc/$S/ns/$k; done)
+check "all same user namespace" 0 "$(printf '%s\ntarget-same-user' "$want_same")" -- $nsenter -t "$S" -a -- sh -c "$ns_script; hostname"
 
 # --- user namespace credentials ----------------------------------------------------------------
 
-check "user forced root" 0 "$(printf '0\n0\n0')" -- $nsenter -t "$U" -U -- sh -c 'id -u; id -g; id -G'
-check "user setuid setgid" 0 "$(printf '7\n8')" -- $nsenter -t "$U" -U -S 7 -G 8 -- sh -c 'id -u; id -g'
-check "user follow" 0 "$(printf '5\n6')" -- $nsenter -t "$U" -U -S follow -G follow -- sh -c 'id -u; id -g'
-check "user preserve credentials" 0 65534 -- $nsenter -t "$U" -U --preserve-credentials -- id -u
-check "user setgroups denied" 0 0 -- $nsenter -t "$D" -U -- id -u
+# The suite runs as root in the initial user namespace, where any uid and gid can be set, so
+# each test also prints the user namespace that the program is in.
+user_u=$(readlink /proc/$U/ns/user)
+user_d=$(readlink /proc/$D/ns/user)
+user_script='readlink /proc/self/ns/user; id -u; id -g'
+check "user forced root" 0 "$(printf '%s\n0\n0\n0' "$user_u")" -- $nsenter -t "$U" -U -- sh -c "$user_script; id -G"
+check "user setuid setgid" 0 "$(printf '%s\n7\n8' "$user_u")" -- $nsenter -t "$U" -U -S 7 -G 8 -- sh -c "$user_script"
+check "user follow" 0 "$(printf '%s\n5\n6' "$user_u")" -- $nsenter -t "$U" -U -S follow -G follow -- sh -c "$user_script"
+check "user preserve credentials" 0 "$(printf '%s\n65534' "$user_u")" -- $nsenter -t "$U" -U --preserve-credentials -- sh -c 'readlink /proc/self/ns/user; id -u'
+# /proc/self/setgroups shows the setting of the reader's user namespace, which is 'allow' in the
+# suite's.
+check "user setgroups denied" 0 "$(printf '%s\n0\ndeny' "$user_d")" -- $nsenter -t "$D" -U -- sh -c 'readlink /proc/self/ns/user; id -u; cat /proc/self/setgroups'
 
 # --- root and working directory ----------------------------------------------------------------
 
@@ -175,7 +196,15 @@ check "root and wd target" 0 /work -- $nsenter -t "$C" -r -w -- /bin/busybox pwd
 check "root file" 0 root-shell -- $nsenter --root=$root_shell -- /bin/busybox cat /marker
 check "wd file" 0 /sys -- $nsenter -w/sys pwd
 check "wdns in root" 0 /work -- $nsenter -t "$C" -r -W /work -- /bin/busybox pwd
-$nsenter -t "$A" -m -- sh -c 'mount -t tmpfs inner /mnt && mkdir /mnt/inside'
+# A tmpfs on /mnt in target A's mount namespace holds /mnt/inside and /mnt/not-executable, and the
+# suite's own /mnt holds /mnt/suite-only. The suite writes /mnt/not-executable through
+# /proc/A/root, so that it lands in A's mount namespace even if nsenter mounted the tmpfs elsewhere.
+if ! timeout 10 $nsenter -t "$A" -m -- sh -c 'mount -t tmpfs inner /mnt && mkdir /mnt/inside' 2>/tmp/stderr; then
+    fail "setup wdns" "mounting a tmpfs on /mnt in target A's mount namespace failed: $(cat /tmp/stderr)"
+fi
+echo 'echo never' >/proc/$A/root/mnt/not-executable
+printf '#!/bin/sh\necho suite-only\n' >/mnt/suite-only
+chmod +x /mnt/suite-only
 if [ -e /mnt/inside ]; then
     fail "setup wdns" "/mnt/inside of target A's mount namespace is visible to the suite"
 fi
@@ -196,19 +225,22 @@ fi
 
 # --- fork, exit status and signals ---------------------------------------------------------------
 
-check "exit status forked" 7 "" -- $nsenter -t "$A" -p -- sh -c 'exit 7'
-check "exit status exec" 7 "" -- $nsenter -t "$A" -u -- sh -c 'exit 7'
+pid_a=$(readlink /proc/$A/ns/pid)
+check "exit status forked" 7 "$pid_a" -- $nsenter -t "$A" -p -- sh -c 'readlink /proc/self/ns/pid; exit 7'
+check "exit status exec" 7 target-all -- $nsenter -t "$A" -u -- sh -c 'hostname; exit 7'
 check "no fork with pid" 0 "$(readlink /proc/self/ns/pid) $(readlink /proc/$A/ns/pid)" -- $nsenter -t "$A" -p -F -- sh -c 'echo $(readlink /proc/$$/ns/pid) $(readlink /proc/$$/ns/pid_for_children)'
-check "killed by signal" 0 "signal 10" -- $helper status $nsenter -t "$A" -p -- sh -c 'kill -USR1 $$'
-check_stderr "program not found" 127 "failed to execute /no/such/program" -- $nsenter -t "$A" -u -- /no/such/program
-echo 'echo never' >/tmp/not-executable
-check "program not executable" 126 "" -- $nsenter -t "$A" -u -- /tmp/not-executable
+check "killed by signal" 0 "$(printf '%s\nsignal 10' "$pid_a")" -- $helper status $nsenter -t "$A" -p -- sh -c 'readlink /proc/self/ns/pid; kill -USR1 $$'
+# nsenter looks the program up after entry, where the tmpfs on target A's /mnt hides /mnt/suite-only.
+check_stderr "program not found" 127 "failed to execute /mnt/suite-only" -- $nsenter -t "$A" -m -- /mnt/suite-only
+check "program not executable" 126 "" -- $nsenter -t "$A" -m -- /mnt/not-executable
 
 # forward SIGNAL: nsenter's forking parent gets SIGNAL and must pass it to its child, whose trap
-# exits 3. An nsenter that died of the signal itself would give 128+N instead.
+# exits 3. An nsenter that died of the signal itself would give 128+N instead. The child writes
+# its PID namespace to /tmp/ready, because a program run without a forking parent would get the
+# signal directly and exit 3 as well.
 for signal in INT TERM HUP QUIT USR1 USR2; do
     rm -f /tmp/ready
-    $helper reset-signals $nsenter -t "$A" -p -- sh -c "trap 'kill \$! 2>/dev/null; exit 3' $signal; sleep 30 & touch /tmp/ready; wait" &
+    $helper reset-signals $nsenter -t "$A" -p -- sh -c "trap 'kill \$! 2>/dev/null; exit 3' $signal; sleep 30 & readlink /proc/self/ns/pid >/tmp/ready.part && mv /tmp/ready.part /tmp/ready; wait" &
     nsenter_pid=$!
     # A watchdog, so an nsenter that ignores the signal cannot hang the suite.
     (sleep 10 && kill -KILL $nsenter_pid) 2>/dev/null &
@@ -218,7 +250,10 @@ for signal in INT TERM HUP QUIT USR1 USR2; do
     wait $nsenter_pid
     status=$?
     kill $watchdog 2>/dev/null
-    if [ $status = 3 ]; then
+    child_pid_ns=$(cat /tmp/ready 2>/dev/null)
+    if [ "$child_pid_ns" != "$pid_a" ]; then
+        fail "forward $signal" "the program ran in PID namespace '$child_pid_ns', expected target A's $pid_a"
+    elif [ $status = 3 ]; then
         pass "forward $signal"
     else
         fail "forward $signal" "exit status $status, expected 3 from the child's trap"
@@ -226,46 +261,64 @@ for signal in INT TERM HUP QUIT USR1 USR2; do
 done
 
 # stop and continue: when the child stops, the forking parent stops itself, and continuing the
-# parent continues the child.
-rm -f /tmp/ready
+# parent continues the child. The watchdog leaves /tmp/watchdog-fired, so that its SIGKILL is not
+# taken for one that nsenter re-raised.
+rm -f /tmp/ready /tmp/watchdog-fired
 $nsenter -t "$A" -p -- sh -c 'touch /tmp/ready; exec sleep 30' &
 nsenter_pid=$!
-(sleep 10 && kill -KILL $nsenter_pid) 2>/dev/null &
+(sleep 10 && touch /tmp/watchdog-fired && kill -KILL $nsenter_pid) 2>/dev/null &
 watchdog=$!
 wait_for_file /tmp/ready
-child=$(cat /proc/$nsenter_pid/task/$nsenter_pid/children)
-kill -STOP $child
-if ! wait_for_state $nsenter_pid T; then
-    fail "stop propagated" "nsenter is in state '$(process_state $nsenter_pid)' after its child stopped, expected T"
+# The children file lists PIDs, each followed by a space.
+child=""
+read -r child rest 2>/dev/null </proc/$nsenter_pid/task/$nsenter_pid/children
+if [ -z "$child" ] || [ "$(readlink /proc/$child/ns/pid)" != "$pid_a" ]; then
+    reason="nsenter (PID $nsenter_pid) has no child in target A's PID namespace"
+    fail "stop propagated" "$reason"
+    fail "continue propagated" "$reason"
+    fail "child SIGKILL reraised" "$reason"
+    kill -KILL $nsenter_pid 2>/dev/null
+    wait $nsenter_pid
 else
-    pass "stop propagated"
+    kill -STOP $child
+    if ! wait_for_state $nsenter_pid T; then
+        fail "stop propagated" "nsenter is in state '$(process_state $nsenter_pid)' after its child stopped, expected T"
+    else
+        pass "stop propagated"
+    fi
+    kill -CONT $nsenter_pid
+    if ! wait_for_state $child S; then
+        fail "continue propagated" "the child is in state '$(process_state $child)' after nsenter continued, expected S"
+    else
+        pass "continue propagated"
+    fi
+    kill -KILL $child
+    wait $nsenter_pid
+    status=$?
+    if [ -e /tmp/watchdog-fired ]; then
+        fail "child SIGKILL reraised" "the watchdog killed nsenter 10 s after it started"
+    elif [ $status = 137 ]; then
+        pass "child SIGKILL reraised"
+    else
+        fail "child SIGKILL reraised" "exit status $status, expected 137 (SIGKILL)"
+    fi
 fi
-kill -CONT $nsenter_pid
-if ! wait_for_state $child S; then
-    fail "continue propagated" "the child is in state '$(process_state $child)' after nsenter continued, expected S"
-else
-    pass "continue propagated"
-fi
-kill -KILL $child
-wait $nsenter_pid
-status=$?
 kill $watchdog 2>/dev/null
-if [ $status = 137 ]; then
-    pass "child SIGKILL reraised"
-else
-    fail "child SIGKILL reraised" "exit status $status, expected 137 (SIGKILL)"
-fi
 
 # --- no /proc: entry by pidfd --------------------------------------------------------------------
 
-check "no proc target" 0 target-all -- /tmp/without-proc $nsenter -t "$A" -u -n -i hostname
-check "no proc user" 0 "$(printf 'target-user\n0')" -- /tmp/without-proc $nsenter -t "$U" -U -u -- sh -c 'hostname; id -u'
+# The program is still root in the private mount namespace of /tmp/without-proc, so it can mount
+# a proc there after entry and read its network and IPC namespaces.
+check "no proc target" 0 "$(printf 'target-all\n%s\n%s' "$(readlink /proc/$A/ns/net)" "$(readlink /proc/$A/ns/ipc)")" -- /tmp/without-proc $nsenter -t "$A" -u -n -i -- sh -c 'hostname; mount -t proc proc /proc && readlink /proc/self/ns/net && readlink /proc/self/ns/ipc'
+# Inside U's user namespace the program cannot mount a proc. The suite's root (uid 0) owns /tmp,
+# and U does not map uid 0, so stat inside U reports the overflow uid 65534.
+check "no proc user" 0 "$(printf 'target-user\n0\n65534')" -- /tmp/without-proc $nsenter -t "$U" -U -u -- sh -c 'hostname; id -u; stat -c %u /tmp'
 check "no proc mount" 0 "$(readlink /proc/$A/ns/uts)" -- /tmp/without-proc $nsenter -t "$A" -m -u -- readlink /proc/self/ns/uts
 
 # --- /proc/PID/ns fallback, forced by a seccomp filter on pidfd_open -----------------------------
 
 check "seccomp filter active" 0 "$(printf 'Seccomp:\t2')" -- $helper no-pidfd grep Seccomp: /proc/self/status
-check "fallback target" 0 target-all -- $helper no-pidfd $nsenter -t "$A" -u -n hostname
+check "fallback target" 0 "$(printf 'target-all\n%s' "$(readlink /proc/$A/ns/net)")" -- $helper no-pidfd $nsenter -t "$A" -u -n -- sh -c 'hostname; readlink /proc/self/ns/net'
 check "fallback all" 0 "$want_all" -- $helper no-pidfd $nsenter -t "$A" --all -- sh -c "$ns_script"
 check_stderr "fallback needs proc" 1 "cannot open /proc/$A/ns/uts" -- /tmp/without-proc $helper no-pidfd $nsenter -t "$A" -u hostname
 
