@@ -34,13 +34,18 @@ pub fn guest_helper() -> Result<PathBuf> {
 
 fn release_package(package: &str) -> Result<PathBuf> {
     ensure_musl_target()?;
-    cmd::run(cmd::cargo().args(["build", "--release", "--package", package]))
-        .with_context(|| format!("cannot build the package {package}"))?;
-    let binary = cmd::repo_root()
-        .join("target")
-        .join(TARGET)
-        .join("release")
-        .join(package);
+    // --target repeats build.target, so the path below stays right when CARGO_BUILD_TARGET is set.
+    let mut build = cmd::cargo();
+    build.args([
+        "build",
+        "--release",
+        "--target",
+        TARGET,
+        "--package",
+        package,
+    ]);
+    cmd::run(&mut build).with_context(|| format!("cannot build the package {package}"))?;
+    let binary = cmd::target_dir().join(TARGET).join("release").join(package);
     if !binary.is_file() {
         bail!("cargo built {package} but {} is missing", binary.display());
     }

@@ -2,15 +2,104 @@
 
 use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 
-/// Returns the workspace root: the parent of the xtask package.
+/// The workspace paths that `cargo metadata` reports.
+struct Workspace {
+    root: PathBuf,
+    /// Cargo's target directory, which `CARGO_TARGET_DIR` or `build.target-dir` can move.
+    target_dir: PathBuf,
+}
+
+static WORKSPACE: OnceLock<Workspace> = OnceLock::new();
+
+/// Asks `cargo metadata` for the workspace root and target directory. Main calls it first.
+///
+/// The xtask manifest is found through `CARGO_MANIFEST_DIR`, which `cargo run` sets at run
+/// time. The path fixed at compile time is only a fallback, because a checkout copied
+/// together with its target/ would otherwise run the old checkout's files.
+pub fn load_workspace() -> Result<()> {
+    if WORKSPACE.get().is_some() {
+        return Ok(());
+    }
+    let xtask_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let manifest = xtask_dir.join("Cargo.toml");
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let text = output(
+        Command::new(program)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--manifest-path",
+            ])
+            .arg(&manifest),
+    )
+    .context("cannot read the workspace layout: is cargo on PATH?")?;
+    let field = |key: &str| {
+        json_string_field(&text, key)
+            .map(PathBuf::from)
+            .with_context(|| format!("cargo metadata printed no \"{key}\" string"))
+    };
+    let workspace = Workspace {
+        root: field("workspace_root")?,
+        target_dir: field("target_directory")?,
+    };
+    let _ = WORKSPACE.set(workspace);
+    Ok(())
+}
+
+fn workspace() -> &'static Workspace {
+    WORKSPACE
+        .get()
+        .expect("main calls cmd::load_workspace before any command")
+}
+
+/// Returns the workspace root that `cargo metadata` reported.
 pub fn repo_root() -> PathBuf {
-    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().unwrap_or(xtask_dir).to_path_buf()
+    workspace().root.clone()
+}
+
+/// Returns cargo's target directory that `cargo metadata` reported.
+pub fn target_dir() -> PathBuf {
+    workspace().target_dir.clone()
+}
+
+/// Returns the string value of the first `"key":"..."` pair in compact JSON, with escapes decoded.
+///
+/// A key cannot match text inside another string, because quotes there are escaped. Cargo
+/// prints no spaces around the colon.
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let mut value = String::new();
+    let mut chars = json[start..].chars();
+    loop {
+        match chars.next()? {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                'r' => value.push('\r'),
+                'b' => value.push('\u{8}'),
+                'f' => value.push('\u{c}'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    let code = u32::from_str_radix(&hex, 16).ok()?;
+                    // Paths with characters outside the BMP arrive as surrogate pairs, which
+                    // this minimal decoder rejects.
+                    value.push(char::from_u32(code)?);
+                }
+                other => value.push(other),
+            },
+            other => value.push(other),
+        }
+    }
 }
 
 /// Returns the `cargo` that started xtask, or the one on PATH.
@@ -85,7 +174,50 @@ pub fn is_root() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{json_string_field, quote};
+
+    #[test]
+    fn json_field_found() {
+        let json = r#"{"packages":[],"target_directory":"/work/t","workspace_root":"/work/main"}"#;
+        assert_eq!(
+            json_string_field(json, "workspace_root").as_deref(),
+            Some("/work/main")
+        );
+        assert_eq!(
+            json_string_field(json, "target_directory").as_deref(),
+            Some("/work/t")
+        );
+    }
+
+    #[test]
+    fn json_field_escapes_decoded() {
+        let json = r#"{"workspace_root":"/a \"b\"\\c\u00e9"}"#;
+        assert_eq!(
+            json_string_field(json, "workspace_root").as_deref(),
+            Some("/a \"b\"\\c\u{e9}")
+        );
+    }
+
+    #[test]
+    fn json_field_inside_string_ignored() {
+        let json = r#"{"description":"\"workspace_root\":\"/fake\"","workspace_root":"/real"}"#;
+        assert_eq!(
+            json_string_field(json, "workspace_root").as_deref(),
+            Some("/real")
+        );
+    }
+
+    #[test]
+    fn json_field_missing() {
+        assert_eq!(
+            json_string_field(r#"{"workspace_root":null}"#, "workspace_root"),
+            None
+        );
+        assert_eq!(
+            json_string_field(r#"{"workspace_root":"/open"#, "workspace_root"),
+            None
+        );
+    }
 
     #[test]
     fn quote_plain_word_unchanged() {

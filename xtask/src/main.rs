@@ -32,27 +32,31 @@ fn main() -> ExitCode {
         eprint!("{USAGE}");
         return ExitCode::FAILURE;
     };
-    let result = match command.as_str() {
+    if matches!(command.as_str(), "help" | "-h" | "--help") {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let result = cmd::load_workspace().and_then(|()| dispatch(command, rest));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: &str, rest: &[String]) -> anyhow::Result<ExitCode> {
+    match command {
         "build" => build::run(rest).map(|()| ExitCode::SUCCESS),
         "test" => test::run(rest),
         "qemu" => qemu::run(rest).map(|()| ExitCode::SUCCESS),
         "initramfs" => initramfs::run(rest).map(|()| ExitCode::SUCCESS),
         "demo" => demo::run(rest).map(|()| ExitCode::SUCCESS),
         "bench" => bench::run(rest).map(|()| ExitCode::SUCCESS),
-        "help" | "-h" | "--help" => {
-            print!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
         other => {
             eprint!("xtask: unknown command '{other}'\n{USAGE}");
             Ok(ExitCode::FAILURE)
-        }
-    };
-    match result {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("xtask: {error:#}");
-            ExitCode::FAILURE
         }
     }
 }

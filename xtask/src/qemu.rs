@@ -207,12 +207,18 @@ struct Console {
     passed: u64,
     failed_tests: u64,
     failures: Vec<String>,
-    summary: Option<(u64, u64)>,
+    /// The last `GUEST-SUMMARY` line, and whether another `GUEST-` line followed it.
+    summary: Option<String>,
+    summary_followed: bool,
+    summary_lines: u64,
     panicked: bool,
 }
 
 impl Console {
     fn read_line(&mut self, text: &str) {
+        if text.starts_with("GUEST-") && self.summary.is_some() {
+            self.summary_followed = true;
+        }
         if let Some(result) = text.strip_prefix("GUEST-TEST ") {
             if result.starts_with("ok ") {
                 self.passed += 1;
@@ -221,8 +227,10 @@ impl Console {
                 self.failures.push(text.to_string());
             }
         }
-        if let Some(counts) = text.strip_prefix("GUEST-SUMMARY ") {
-            self.summary = parse_counts(counts);
+        if text.starts_with("GUEST-SUMMARY ") {
+            self.summary = Some(text.to_string());
+            self.summary_followed = false;
+            self.summary_lines += 1;
         }
         if text.contains("Kernel panic") {
             self.panicked = true;
@@ -230,31 +238,52 @@ impl Console {
         }
     }
 
-    /// Builds the report. A guest that panicked, timed out (`timeout` is set) or ended without
-    /// a summary counts as one failure on top of the failed tests it printed.
+    /// Builds the report from the counted `GUEST-TEST` lines. A guest that panicked, timed
+    /// out (`timeout` is set) or lacks a valid summary counts as one more failure.
     fn into_report(mut self, timeout: Option<Duration>) -> GuestReport {
-        if let Some(timeout) = timeout {
-            let seconds = timeout.as_secs();
-            self.failures
-                .push(format!("guest timed out after {seconds} s: QEMU killed"));
+        let problem = match timeout {
+            Some(timeout) => Some(format!(
+                "guest timed out after {} s: QEMU killed",
+                timeout.as_secs()
+            )),
+            None => self.summary_problem(),
+        };
+        let failed = self.failed_tests + u64::from(problem.is_some() || self.panicked);
+        self.failures.extend(problem);
+        GuestReport {
+            passed: self.passed,
+            failed,
+            failures: self.failures,
         }
-        match self.summary {
-            Some((passed, failed)) if timeout.is_none() => GuestReport {
-                passed,
-                failed: failed.max(self.failed_tests) + u64::from(self.panicked),
-                failures: self.failures,
-            },
-            _ => {
-                if timeout.is_none() {
-                    self.failures
-                        .push("guest ended without a GUEST-SUMMARY line".to_string());
-                }
-                GuestReport {
-                    passed: self.passed,
-                    failed: self.failed_tests + 1,
-                    failures: self.failures,
-                }
-            }
+    }
+
+    /// Describes why the summary is not trusted: missing, repeated, followed by another
+    /// `GUEST-` line, malformed, or with counts that differ from the `GUEST-TEST` lines.
+    fn summary_problem(&self) -> Option<String> {
+        let Some(summary) = &self.summary else {
+            return Some("guest ended without a GUEST-SUMMARY line".to_string());
+        };
+        if self.summary_lines > 1 {
+            return Some(format!(
+                "guest printed {} GUEST-SUMMARY lines, expected one at the end",
+                self.summary_lines
+            ));
+        }
+        if self.summary_followed {
+            return Some(format!(
+                "guest printed more GUEST- lines after '{summary}', expected it last"
+            ));
+        }
+        let counted = (self.passed, self.failed_tests);
+        match parse_counts(&summary["GUEST-SUMMARY ".len()..]) {
+            None => Some(format!(
+                "invalid guest summary '{summary}': expected 'GUEST-SUMMARY N passed, M failed'"
+            )),
+            Some(counts) if counts != counted => Some(format!(
+                "guest summary '{summary}' does not match the {} ok and {} FAIL lines it printed",
+                counted.0, counted.1
+            )),
+            Some(_) => None,
         }
     }
 }
@@ -324,6 +353,96 @@ mod tests {
             "panic and missing summary: {:?}",
             report.failures
         );
+    }
+
+    #[test]
+    fn report_early_summary_fails() {
+        let report = report_of(
+            &[
+                "GUEST-SUMMARY 2 passed, 0 failed",
+                "GUEST-TEST ok a",
+                "GUEST-TEST FAIL b: why",
+            ],
+            None,
+        );
+        assert_eq!(report.passed, 1);
+        assert_eq!(report.failed, 2);
+        assert_eq!(
+            report.failures,
+            [
+                "GUEST-TEST FAIL b: why",
+                "guest printed more GUEST- lines after 'GUEST-SUMMARY 2 passed, 0 failed', \
+                 expected it last",
+            ]
+        );
+    }
+
+    #[test]
+    fn report_summary_mismatch_fails() {
+        let report = report_of(
+            &[
+                "GUEST-TEST ok a",
+                "GUEST-TEST FAIL b: why",
+                "GUEST-SUMMARY 2 passed, 0 failed",
+            ],
+            None,
+        );
+        assert_eq!(report.passed, 1);
+        assert_eq!(report.failed, 2);
+        assert_eq!(
+            report.failures,
+            [
+                "GUEST-TEST FAIL b: why",
+                "guest summary 'GUEST-SUMMARY 2 passed, 0 failed' does not match \
+                 the 1 ok and 1 FAIL lines it printed",
+            ]
+        );
+    }
+
+    #[test]
+    fn report_repeated_summary_fails() {
+        let report = report_of(
+            &[
+                "GUEST-SUMMARY 1 passed, 0 failed",
+                "GUEST-TEST ok a",
+                "GUEST-SUMMARY 1 passed, 0 failed",
+            ],
+            None,
+        );
+        assert_eq!(report.passed, 1);
+        assert_eq!(report.failed, 1);
+        assert_eq!(
+            report.failures,
+            ["guest printed 2 GUEST-SUMMARY lines, expected one at the end"]
+        );
+    }
+
+    #[test]
+    fn report_malformed_summary_fails() {
+        let report = report_of(&["GUEST-TEST ok a", "GUEST-SUMMARY all good"], None);
+        assert_eq!(report.passed, 1);
+        assert_eq!(report.failed, 1);
+        assert_eq!(
+            report.failures,
+            ["invalid guest summary 'GUEST-SUMMARY all good': \
+              expected 'GUEST-SUMMARY N passed, M failed'"]
+        );
+    }
+
+    #[test]
+    fn report_other_lines_after_summary_accepted() {
+        let report = report_of(
+            &[
+                "GUEST-INIT test",
+                "GUEST-TEST ok a",
+                "GUEST-SUMMARY 1 passed, 0 failed",
+                "[    2.0] reboot: Power down",
+            ],
+            None,
+        );
+        assert_eq!(report.passed, 1);
+        assert_eq!(report.failed, 0);
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
     }
 
     #[test]
