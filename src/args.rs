@@ -467,14 +467,6 @@ fn parse_short<'a, A: Argv<'a> + ?Sized>(
                 Some(argv.word(*index))
             }
         };
-        // A leading `=` is dropped only here, after a short option in the
-        // same word: `-m=/path` means `-m/path`.
-        let value = match value {
-            Some(text) if !rest.is_empty() && wants_equals_dropped(spec.action) => {
-                Some(strip_equals(text))
-            }
-            other => other,
-        };
         let command = apply(spec.action, value, options)?;
         if command.is_some() || value.is_some() {
             return Ok(command);
@@ -484,17 +476,10 @@ fn parse_short<'a, A: Argv<'a> + ?Sized>(
     Ok(None)
 }
 
-/// Tells whether a short option's attached value loses a leading `=`: the
-/// namespace options, `-r`, `-w` and `-W` (util-linux leaves it on `-r`,
-/// which this project does not copy).
-fn wants_equals_dropped(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Namespace(_) | Action::Root | Action::Wd | Action::Wdns
-    )
-}
-
-/// Drops one leading `=`, so that `-m=/path` means `-m/path`.
+/// Drops one leading `=` from the value of a namespace option, `-r`, `-w`
+/// or `-W`, as util-linux 2.42 does for all but `-r`: getopt leaves it in
+/// `-m=/path`, which then means `-m/path` (and `--mount==/path` means
+/// `--mount=/path`).
 fn strip_equals(value: &CStr) -> &CStr {
     match value.to_bytes().first() {
         Some(b'=') => suffix(value, 1),
@@ -516,7 +501,7 @@ fn apply<'a>(
         Action::Namespace(kind) => {
             if let Some(slot) = options.namespaces.get_mut(kind as usize) {
                 *slot = match value {
-                    Some(file) => Namespace::File(file),
+                    Some(file) => Namespace::File(strip_equals(file)),
                     None => Namespace::Target,
                 };
             }
@@ -533,7 +518,7 @@ fn apply<'a>(
         Action::KeepCaps => options.keep_caps = true,
         Action::Root => options.root = Some(directory(value)),
         Action::Wd => options.wd = Some(directory(value)),
-        Action::Wdns => options.wdns = Some(text),
+        Action::Wdns => options.wdns = Some(strip_equals(text)),
         Action::Env => options.env = true,
         Action::NoFork => options.no_fork = true,
         Action::JoinCgroup => options.join_cgroup = true,
@@ -546,7 +531,7 @@ fn apply<'a>(
 
 fn directory(value: Option<&CStr>) -> Directory<'_> {
     match value {
-        Some(path) => Directory::Path(path),
+        Some(path) => Directory::Path(strip_equals(path)),
         None => Directory::Target,
     }
 }

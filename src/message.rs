@@ -139,6 +139,7 @@ fn describe_errno(errno: Errno) -> Option<&'static str> {
         Errno::SRCH => "No such process",
         Errno::INTR => "Interrupted system call",
         Errno::IO => "Input/output error",
+        Errno::NXIO => "No such device or address",
         Errno::TOOBIG => "Argument list too long",
         Errno::NOEXEC => "Exec format error",
         Errno::BADF => "Bad file descriptor",

@@ -27,8 +27,8 @@ const TABLE: &[(&[&str], &str)] = &[
     (&["--mount=/path"], "mount=/path prog="),
     (&["--mount", "/path"], "mount prog=/path"),
     (&["-m=/path"], "mount=/path prog="),
-    (&["--mount==/path"], "mount==/path prog="),
-    (&["--wd==odd"], "w==odd prog="),
+    (&["--mount==/path"], "mount=/path prog="),
+    (&["--wd==odd"], "w=odd prog="),
     (&["-muin"], "mount=uin prog="),
     (&["-aF"], "all F prog="),
     (&["-Fm"], "mount F prog="),
@@ -296,11 +296,14 @@ fn summarize_getopt(words: &[String]) -> String {
             Action::JoinCgroup => "c",
             Action::FollowContext => "Z",
         };
-        // getopt(1) writes a short option's value as a separate word, so
-        // `-m=/x` comes back as `-m '=/x'`; the `=` is dropped only there.
-        let short = !word.starts_with("--");
+        // The parser drops a leading `=` from these values, however the
+        // option was written.
+        let drops_equals = matches!(
+            spec.action,
+            Action::Namespace(_) | Action::Root | Action::Wd | Action::Wdns
+        );
         let value = match value {
-            Some(value) if short && wants_equals_dropped(spec.action) => Some(strip(&value)),
+            Some(value) if drops_equals => Some(strip(&value)),
             other => other,
         };
         let item = match (spec.argument, value) {
