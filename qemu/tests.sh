@@ -196,8 +196,8 @@ check "root and wd target" 0 /work -- $nsenter -t "$C" -r -w -- /bin/busybox pwd
 check "root file" 0 root-shell -- $nsenter --root=$root_shell -- /bin/busybox cat /marker
 check "wd file" 0 /sys -- $nsenter -w/sys pwd
 check "wdns in root" 0 /work -- $nsenter -t "$C" -r -W /work -- /bin/busybox pwd
-# A tmpfs on /mnt in target A's mount namespace holds /mnt/inside and /mnt/not-executable, and the
-# suite's own /mnt holds /mnt/suite-only. The suite writes /mnt/not-executable through
+# A tmpfs on /mnt in target A's mount namespace contains /mnt/inside and /mnt/not-executable, and the
+# suite's own /mnt contains /mnt/suite-only. The suite writes /mnt/not-executable through
 # /proc/A/root, so that it lands in A's mount namespace even if nsenter mounted the tmpfs elsewhere.
 if ! timeout 10 $nsenter -t "$A" -m -- sh -c 'mount -t tmpfs inner /mnt && mkdir /mnt/inside' 2>/tmp/stderr; then
     fail "setup wdns" "mounting a tmpfs on /mnt in target A's mount namespace failed: $(cat /tmp/stderr)"

@@ -536,9 +536,9 @@ fn directory(value: Option<&CStr>) -> Directory<'_> {
     }
 }
 
-fn parse_error<'a>(what: &'static str, value: &'a CStr) -> Error<'a> {
+fn parse_error<'a>(kind: &'static str, value: &'a CStr) -> Error<'a> {
     Error::Parse {
-        what,
+        kind,
         value: value.to_bytes(),
     }
 }
@@ -548,7 +548,7 @@ fn parse_error<'a>(what: &'static str, value: &'a CStr) -> Error<'a> {
 /// where this parser rejects them.
 fn parse_target(text: &[u8]) -> Result<Target, Error<'_>> {
     let invalid = || Error::Parse {
-        what: "pid",
+        kind: "pid",
         value: text,
     };
     let (pid_text, inode_text) = match text.iter().position(|&byte| byte == b':') {
@@ -568,12 +568,12 @@ fn parse_target(text: &[u8]) -> Result<Target, Error<'_>> {
 }
 
 /// Parses a uid or gid: a number below 2^32, or `follow`.
-fn parse_id<'a>(text: &'a CStr, what: &'static str) -> Result<Id, Error<'a>> {
+fn parse_id<'a>(text: &'a CStr, kind: &'static str) -> Result<Id, Error<'a>> {
     if text.to_bytes() == b"follow" {
         return Ok(Id::Follow);
     }
     let id = parse_number(text.to_bytes(), u32::MAX as u64);
-    let id = id.ok_or(parse_error(what, text))?;
+    let id = id.ok_or(parse_error(kind, text))?;
     Ok(Id::Number(id as u32))
 }
 

@@ -72,13 +72,13 @@ fn find_cgroup2_mount(path: &mut PathBuffer) -> Result<(), Error<'static>> {
 }
 
 /// Reads `file` a line at a time through `window` and returns the first
-/// line that `wanted` accepts. A line longer than the window is read in
+/// line that `matches` accepts. A line longer than the window is read in
 /// window-sized pieces, each taken as a line; no line nsenter looks for
 /// is that long.
 fn find_line<'w>(
     file: &OwnedFd,
     window: &'w mut [u8],
-    wanted: impl Fn(&[u8]) -> bool,
+    matches: impl Fn(&[u8]) -> bool,
 ) -> Result<Option<&'w [u8]>, Errno> {
     let mut filled = 0;
     loop {
@@ -98,7 +98,7 @@ fn find_line<'w>(
             .unwrap_or(b"")
             .split(|&byte| byte == b'\n')
         {
-            if wanted(line) {
+            if matches(line) {
                 return Ok(window.get(start..start + line.len()));
             }
             start += line.len() + 1;

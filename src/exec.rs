@@ -58,7 +58,7 @@ pub unsafe fn exec_program(
     let mut denied = false;
     for directory in path.split(|&byte| byte == b':') {
         // An empty entry means the current directory, where glibc runs
-        // the bare name, which the program then sees as its $0.
+        // the bare name, which the program then gets as its $0.
         let mut candidate: heapless::Vec<u8, PATH_MAX> = heapless::Vec::new();
         let joined = (directory.is_empty()
             || (candidate.extend_from_slice(directory).is_ok() && candidate.push(b'/').is_ok()))

@@ -1,6 +1,6 @@
 //! The fork for the PID namespace, and the parent that waits for the
 //! child: it passes on stops, continues, signals and the exit status, so
-//! the caller's shell sees nsenter behave as the program does.
+//! nsenter ends the way the program ends, for the caller's shell.
 
 use linux_raw_sys::general as abi;
 use rustix::process::{Pid, Signal, WaitOptions};

@@ -356,8 +356,8 @@ fn follow_context_without_target_or_selinux() {
 fn fifo_namespace_file_fails_fast() {
     let dir = TempDir::new("fifo");
     let fifo = dir.join("fifo");
-    let made = run(Command::new("mkfifo").arg(&fifo));
-    assert_eq!(made.code(), Some(0), "mkfifo: {made:?}");
+    let mkfifo = run(Command::new("mkfifo").arg(&fifo));
+    assert_eq!(mkfifo.code(), Some(0), "mkfifo: {mkfifo:?}");
     let option = format!("--mount={}", fifo.display());
 
     let outcome = nsenter(&[option.as_str(), "true"]);
