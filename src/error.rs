@@ -24,7 +24,7 @@ pub enum Error<'a> {
     Usage(Usage<'a>),
     /// An option value that is not a number of the expected kind:
     /// `failed to parse pid: 'abc'`.
-    Parse { what: &'static str, value: &'a [u8] },
+    Parse { kind: &'static str, value: &'a [u8] },
     /// A namespace, root or cwd to take from the target, but no `-t`:
     /// `neither filename nor target pid supplied for ns/mnt`.
     NoTarget(&'static str),
@@ -72,18 +72,25 @@ impl Error<'_> {
         }
     }
 
-    /// Writes the message to stderr.
+    /// Writes the message to stderr: one `nsenter: ` line, and for a usage
+    /// error a second line that points to `--help`.
     pub fn report(&self) {
         let mut line = Line::new();
+        self.describe(&mut line);
+        line.write_stderr();
+        if let Error::Usage(_) = self {
+            Line::bare()
+                .text(b"Try 'nsenter --help' for more information.")
+                .write_stderr();
+        }
+    }
+
+    /// Appends the message text, without the `nsenter: ` prefix, to `line`.
+    pub fn describe(&self, line: &mut Line) {
         match self {
-            Error::Usage(usage) => {
-                args::describe_usage(usage, &mut line);
-                line.write_stderr();
-                line = Line::bare();
-                line.text(b"Try 'nsenter --help' for more information.");
-            }
-            Error::Parse { what, value } => {
-                line.text(b"failed to parse ").text(what.as_bytes());
+            Error::Usage(usage) => args::describe_usage(usage, line),
+            Error::Parse { kind, value } => {
+                line.text(b"failed to parse ").text(kind.as_bytes());
                 line.text(b": '").text(value).text(b"'");
             }
             Error::NoTarget(file) => {
@@ -96,12 +103,12 @@ impl Error<'_> {
             }
             Error::Open(path, errno) => {
                 line.text(b"cannot open ");
-                push_path(&mut line, path);
+                push_path(line, path);
                 line.errno(*errno);
             }
             Error::ProcNotMounted(path) => {
                 line.text(b"cannot open ");
-                push_path(&mut line, path);
+                push_path(line, path);
                 line.text(b": /proc is not mounted (mount it with: mount -t proc proc /proc)");
             }
             Error::Setns(file, errno) => {
@@ -152,7 +159,6 @@ impl Error<'_> {
                 );
             }
         }
-        line.write_stderr();
     }
 }
 

@@ -362,16 +362,7 @@ fn message(words: &[&str]) -> String {
         panic!("nsenter {words:?} parsed");
     };
     let mut line = Line::bare();
-    match &error {
-        Error::Usage(usage) => {
-            describe_usage(usage, &mut line);
-        }
-        Error::Parse { what, value } => {
-            line.text(b"failed to parse ").text(what.as_bytes());
-            line.text(b": '").text(value).text(b"'");
-        }
-        other => panic!("unexpected error {other:?}"),
-    }
+    error.describe(&mut line);
     String::from_utf8_lossy(line.as_bytes()).into_owned()
 }
 
